@@ -1,0 +1,7 @@
+"""robustssl: self-supervised vision models and their adversarial robustness.
+
+Layers (lower never imports higher): data → models → objectives → attacks → methods/finetune →
+evaluation → experiments/cli. See docs/architecture.md.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from robustssl.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,44 @@
+"""Argument parsing and dispatch for the ``robustssl`` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from robustssl import __version__
+from robustssl.cli import datasets_cmd, pretrain_cmd, views_cmd
+from robustssl.data.errors import DatasetError
+from robustssl.utils.config import ConfigError
+
+Command = Callable[[argparse.Namespace], int]
+_SUBCOMMANDS = (datasets_cmd, views_cmd, pretrain_cmd)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser; each sub-command module contributes ``register(subparsers)``."""
+    parser = argparse.ArgumentParser(
+        prog="robustssl",
+        description="Train self-supervised vision models and measure, explain and improve "
+        "their adversarial robustness.",
+    )
+    parser.add_argument("--version", action="version", version=f"robustssl {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in _SUBCOMMANDS:
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the process exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    handler: Command = args.handler
+    try:
+        return handler(args)
+    except (DatasetError, ConfigError, ValueError, FileNotFoundError, FloatingPointError) as err:
+        print(f"robustssl {args.command}: error: {err}", file=sys.stderr)
+        return 2

@@ -1,0 +1,46 @@
+"""``robustssl pretrain --config FILE [key=value ...] [--resume]``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "pretrain",
+        help="pretrain an encoder (simclr, simsiam, barlow_twins, supcon, rotation, jigsaw, ...)",
+        description="Train a method from a YAML config into <output_dir>/<name>: config, weights "
+        "(safetensors), metrics (CSV + TensorBoard), a resumable checkpoint and summary.json.",
+    )
+    parser.add_argument("--config", type=Path, default=None, help="YAML config (see configs/)")
+    parser.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="key=value",
+        help="override config keys, e.g. optim.lr=0.01 trainer.max_epochs=1",
+    )
+    parser.add_argument(
+        "--resume", action="store_true", help="continue the run from its last checkpoint"
+    )
+    parser.add_argument(
+        "--print-config", action="store_true", help="print the resolved config and exit"
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from robustssl.methods import PretrainConfig, pretrain
+    from robustssl.utils.config import load_config
+
+    cfg = load_config(args.config, PretrainConfig, args.overrides)
+    if args.print_config:
+        print(json.dumps(cfg.model_dump(mode="json"), indent=2))
+        return 0
+    result = pretrain(cfg, resume=args.resume)
+    shown = ", ".join(
+        f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in result.metrics.items()
+    )
+    print(f"run {result.run_dir}: {shown} ({result.seconds:.0f} s of training)")
+    return 0

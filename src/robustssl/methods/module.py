@@ -1,0 +1,97 @@
+"""The one LightningModule that trains every pretraining method, with an online linear probe on
+detached features (like solo-learn's) so progress is visible without a separate finetune."""
+
+from __future__ import annotations
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from robustssl.methods.base import PretrainMethod
+from robustssl.methods.optim import OptimConfig, build_optimizer, build_scheduler
+from robustssl.utils import make_generator
+
+
+class NonFiniteLossError(FloatingPointError):
+    """The training loss became NaN/inf; the run stops and keeps its last good checkpoint."""
+
+
+def epoch_seed(seed: int, epoch: int, rank: int = 0) -> int:
+    """Seed of the view generator for one epoch on one rank: resuming at an epoch boundary
+    replays exactly the views an uninterrupted run would have drawn."""
+    return (seed * 1_000_003 + epoch * 10_007 + rank * 101) % 2**63
+
+
+class PretrainModule(L.LightningModule):
+    def __init__(
+        self,
+        method: PretrainMethod,
+        optim: OptimConfig,
+        num_classes: int | None,
+        seed: int,
+        batch_size: int,
+        online_probe: bool = True,
+        probe_lr: float | None = None,
+    ) -> None:
+        super().__init__()
+        self.method = method
+        self.optim_cfg = optim
+        self.seed = seed
+        self.batch_size = batch_size
+        self.probe_lr = probe_lr
+        has_probe = online_probe and num_classes is not None and num_classes >= 2
+        self.probe = nn.Linear(method.feature_dim, num_classes) if has_probe else None
+        self.view_generator = make_generator(seed)
+
+    @property
+    def encoder(self) -> nn.Module:
+        return self.method.encoder
+
+    def on_train_epoch_start(self) -> None:
+        loader = self.trainer.train_dataloader
+        if hasattr(loader, "set_epoch"):
+            loader.set_epoch(self.current_epoch)
+        self.view_generator = make_generator(
+            epoch_seed(self.seed, self.current_epoch, self.global_rank)
+        )
+
+    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
+        x, y = batch
+        out = self.method.step(x, y, self.view_generator)
+        if not torch.isfinite(out.loss):
+            raise NonFiniteLossError(
+                f"loss is {out.loss.item()} at epoch {self.current_epoch}, "
+                f"step {self.global_step}; "
+                "the last good checkpoint is kept. Lower optim.lr, raise the temperature, or use "
+                "trainer.precision=32-true"
+            )
+        loss = out.loss
+        logs = {"train/loss": out.loss.detach(), **{f"train/{k}": v for k, v in out.logs.items()}}
+        if self.probe is not None:
+            labelled = out.labels >= 0
+            if bool(labelled.any()):
+                logits = self.probe(out.features.detach()[labelled])
+                probe_loss = F.cross_entropy(logits, out.labels[labelled])
+                loss = loss + probe_loss
+                logs["train/probe_acc"] = (logits.argmax(1) == out.labels[labelled]).float().mean()
+        self.log("loss", out.loss.detach(), prog_bar=True, logger=False)
+        self.log_dict(logs, on_step=True, on_epoch=True)
+        return loss
+
+    def configure_optimizers(self):
+        optimizer = build_optimizer(self.method, self.optim_cfg, self.batch_size)
+        if self.probe is not None:
+            lr = self.probe_lr if self.probe_lr is not None else optimizer.param_groups[0]["lr"]
+            group = {"params": list(self.probe.parameters()), "lr": lr, "weight_decay": 0.0}
+            if "lars_exclude" in optimizer.defaults:
+                group["lars_exclude"] = True
+            optimizer.add_param_group(group)
+        steps = max(
+            int(self.trainer.estimated_stepping_batches // max(self.trainer.max_epochs, 1)), 1
+        )
+        scheduler = build_scheduler(optimizer, self.optim_cfg, steps, self.trainer.max_epochs)
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
+        }

@@ -1,0 +1,66 @@
+"""Pretext-task pretraining: rotation prediction and jigsaw puzzles as cross-entropy over
+transformation labels (seed 003 §3.1: T(x) returns x_SS and y_SS; §4.2: one random rotation per
+image, or all four as in Gidaris et al.)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from robustssl.data.views import JigsawPuzzle, SimCLRViews, all_rotations, random_rotation
+from robustssl.methods.base import MethodStep, PretrainMethod
+from robustssl.methods.config import JigsawConfig, RotationConfig
+from robustssl.models import PretextHead
+
+
+class _Pretext(PretrainMethod):
+    def __init__(
+        self, encoder: nn.Module, cfg: RotationConfig | JigsawConfig, num_labels: int
+    ) -> None:
+        super().__init__(encoder)
+        self.cfg = cfg
+        self.views = SimCLRViews(cfg.views) if cfg.views is not None else None
+        self.head = PretextHead(self.feature_dim, num_labels, cfg.head_hidden_dim)
+
+    def augment(self, x: Tensor, generator: torch.Generator) -> Tensor:
+        return self.views(x, generator=generator) if self.views is not None else x
+
+    def transform(self, x: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+        raise NotImplementedError
+
+    def step(self, x: Tensor, y: Tensor, generator: torch.Generator) -> MethodStep:
+        x_ss, y_ss = self.transform(self.augment(x, generator), generator)
+        features = self.encoder(x_ss)
+        logits = self.head(features)
+        loss = F.cross_entropy(logits, y_ss)
+        acc = (logits.argmax(1) == y_ss).float().mean()
+        # The probe sees images in their original orientation/order only (label 0 of the pretext).
+        keep = y_ss == 0
+        labels = y.repeat(x_ss.shape[0] // x.shape[0])
+        return MethodStep(loss, features[keep], labels[keep], {"pretext_acc": acc})
+
+
+class Rotation(_Pretext):
+    """Predict which multiple of 90° the image was rotated by (4 classes)."""
+
+    def __init__(self, encoder: nn.Module, cfg: RotationConfig) -> None:
+        super().__init__(encoder, cfg, 4)
+
+    def transform(self, x: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+        if self.cfg.mode == "all":
+            return all_rotations(x)
+        return random_rotation(x, generator=generator)
+
+
+class Jigsaw(_Pretext):
+    """Predict which of J fixed permutations scrambled the n×n tiles (seed 003 §3.1)."""
+
+    def __init__(self, encoder: nn.Module, cfg: JigsawConfig) -> None:
+        super().__init__(encoder, cfg, cfg.num_permutations)
+        self.puzzle = JigsawPuzzle(
+            grid=cfg.grid, num_permutations=cfg.num_permutations, seed=cfg.permutation_seed
+        )
+
+    def transform(self, x: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+        return self.puzzle(x, generator=generator)

@@ -1,0 +1,182 @@
+"""``pretrain(config)``: build data, encoder, method and Lightning trainer from a PretrainConfig,
+train (or resume), and write the run directory."""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import TQDMProgressBar
+from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+
+from robustssl.data import DATASETS, ImageDataset, load_dataset
+from robustssl.methods.checkpointing import AtomicEpochCheckpoint
+from robustssl.methods.config import PretrainConfig
+from robustssl.methods.data_module import PretrainData
+from robustssl.methods.module import NonFiniteLossError, PretrainModule
+from robustssl.methods.monitor import KNNProbeMonitor
+from robustssl.methods.registry import build_method
+from robustssl.methods.rundir import RunDir
+from robustssl.models import build_encoder
+from robustssl.utils import seed_everything
+from robustssl.utils.checkpoint import save_weights
+
+
+@dataclass
+class PretrainResult:
+    run_dir: Path
+    metrics: dict[str, float]
+    seconds: float
+
+
+def _device(cfg: PretrainConfig) -> torch.device:
+    wants_gpu = cfg.trainer.accelerator in ("gpu", "cuda") or (
+        cfg.trainer.accelerator == "auto" and torch.cuda.is_available()
+    )
+    if wants_gpu:
+        if not torch.cuda.is_available():
+            raise ValueError(
+                "trainer.accelerator=gpu but CUDA is not available; use trainer.accelerator=cpu"
+            )
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+    return torch.device("cpu")
+
+
+def load_data(cfg: PretrainConfig, device: torch.device) -> tuple[ImageDataset, ImageDataset]:
+    """(training data, monitor evaluation data) with label fraction and val split applied."""
+    d = cfg.data
+    common: dict[str, Any] = dict(
+        root=d.root,
+        download=d.download,
+        device=device,
+        in_memory=d.in_memory,
+        num_workers=d.num_workers,
+    )
+    train = load_dataset(d.dataset, split=d.split, **common)
+    if d.val_fraction > 0:
+        train, evaluation = train.train_val_split(d.val_fraction, seed=cfg.seed)
+    else:
+        evaluation = load_dataset(d.dataset, split=d.eval_split, **common)
+    if d.label_fraction < 1:
+        train = train.label_fraction(d.label_fraction, seed=cfg.seed)
+    return train, evaluation
+
+
+def build_module(cfg: PretrainConfig, num_classes: int | None, in_channels: int) -> PretrainModule:
+    info = DATASETS[cfg.data.dataset]
+    if len(info.mean) != in_channels:
+        raise ValueError(
+            f"{cfg.data.dataset}: {len(info.mean)} mean/std values for {in_channels} channels"
+        )
+    mean, std = info.mean, info.std
+    encoder = build_encoder(cfg.model.backbone, in_channels, mean, std, **cfg.model.backbone_kwargs)
+    method = build_method(cfg.method, encoder, num_classes)
+    return PretrainModule(
+        method,
+        cfg.optim,
+        num_classes,
+        cfg.seed,
+        cfg.data.batch_size,
+        online_probe=cfg.monitor.online_probe,
+        probe_lr=cfg.monitor.probe_lr,
+    )
+
+
+def _precision(cfg: PretrainConfig, device: torch.device) -> str:
+    if device.type == "cpu" and cfg.trainer.precision == "16-mixed":
+        warnings.warn(
+            "trainer.precision=16-mixed needs a GPU; training in 32-true on the CPU", stacklevel=2
+        )
+        return "32-true"
+    return cfg.trainer.precision
+
+
+def build_trainer(
+    cfg: PretrainConfig, run: RunDir, callbacks: Sequence[L.Callback], device: torch.device
+) -> L.Trainer:
+    t = cfg.trainer
+    callbacks = [
+        *callbacks,  # the monitor runs before the checkpoint, so the checkpoint holds its metrics
+        AtomicEpochCheckpoint(run.last_checkpoint),
+    ]
+    if t.progress_bar:
+        callbacks.append(TQDMProgressBar(refresh_rate=10))
+    deterministic = t.deterministic if t.deterministic is not None else device.type == "cpu"
+    return L.Trainer(
+        default_root_dir=run.path,
+        max_epochs=t.max_epochs,
+        max_time={"minutes": t.max_time_minutes} if t.max_time_minutes else None,
+        accelerator="gpu" if device.type == "cuda" else "cpu",
+        devices=t.devices,
+        num_nodes=t.num_nodes,
+        strategy=t.strategy,
+        precision=_precision(cfg, device),
+        sync_batchnorm=cfg.model.sync_batchnorm,
+        deterministic=deterministic,
+        log_every_n_steps=t.log_every_n_steps,
+        logger=[CSVLogger(run.path, name="csv"), TensorBoardLogger(run.path, name="tensorboard")],
+        callbacks=callbacks,
+        enable_progress_bar=t.progress_bar,
+        enable_model_summary=False,
+        enable_checkpointing=False,
+        limit_val_batches=0,
+        num_sanity_val_steps=0,
+    )
+
+
+def pretrain(
+    cfg: PretrainConfig, resume: bool = False, extra_callbacks: Sequence[L.Callback] = ()
+) -> PretrainResult:
+    """Train ``cfg`` into ``<output_dir>/<name>``; ``resume`` continues from its last checkpoint."""
+    run = RunDir(Path(cfg.output_dir) / cfg.name)
+    device = _device(cfg)
+    train, evaluation = load_data(cfg, device)  # fails on missing data before the run dir is made
+    run.prepare(cfg.model_dump(mode="json"), resume)
+    seed_everything(cfg.seed)
+    num_classes = train.num_classes
+    module = build_module(cfg, num_classes, train.image_shape[0])
+    monitor = None
+    if num_classes and (cfg.monitor.knn or cfg.monitor.online_probe):
+        bank = (
+            train
+            if cfg.monitor.max_bank_size is None or len(train) <= cfg.monitor.max_bank_size
+            else train.label_fraction(cfg.monitor.max_bank_size / len(train), seed=cfg.seed)
+        )
+        monitor = KNNProbeMonitor(
+            bank,
+            evaluation,
+            num_classes,
+            k=cfg.monitor.knn_k,
+            temperature=cfg.monitor.knn_temperature,
+            every_n_epochs=cfg.monitor.every_n_epochs,
+            knn=cfg.monitor.knn,
+        )
+    trainer = build_trainer(cfg, run, [*([monitor] if monitor else []), *extra_callbacks], device)
+    start = time.perf_counter()
+    try:
+        trainer.fit(
+            module,
+            datamodule=PretrainData(train, cfg.data.batch_size, cfg.seed),
+            ckpt_path=run.resume_checkpoint() if resume else None,
+            weights_only=True,
+        )
+    except NonFiniteLossError as err:
+        run.write_summary({"status": "failed", "error": str(err), "epoch": trainer.current_epoch})
+        raise
+    seconds = time.perf_counter() - start
+    metrics = dict(monitor.last) if monitor is not None else {}
+    metrics["epochs"] = trainer.current_epoch
+    if trainer.is_global_zero:
+        meta = {"config": cfg.model_dump(mode="json"), "metrics": metrics}
+        save_weights(module.encoder, run.encoder_weights, meta)
+        save_weights(module, run.method_weights, meta)
+        run.merge_metrics()
+        run.write_summary({"status": "complete", "metrics": metrics, "train_seconds": seconds})
+    return PretrainResult(run.path, metrics, seconds)

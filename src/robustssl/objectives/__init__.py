@@ -1,0 +1,20 @@
+"""Losses and regularisers as small pure functions (layer 3: imports data/models at most)."""
+
+from robustssl.objectives.barlow_twins import barlow_twins_loss
+from robustssl.objectives.contrastive import (
+    grouped_contrastive_loss,
+    multiview_ntxent_loss,
+    ntxent_loss,
+    supcon_loss,
+)
+from robustssl.objectives.simsiam import negative_cosine, simsiam_loss
+
+__all__ = [
+    "barlow_twins_loss",
+    "grouped_contrastive_loss",
+    "multiview_ntxent_loss",
+    "negative_cosine",
+    "ntxent_loss",
+    "simsiam_loss",
+    "supcon_loss",
+]

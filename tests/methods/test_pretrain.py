@@ -1,0 +1,146 @@
+"""End-to-end pretraining runs on a tiny IDX dataset: files, determinism, resume, errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import lightning as L
+import pytest
+import torch
+
+from robustssl.methods import NonFiniteLossError, PretrainConfig, pretrain
+from robustssl.methods.registry import METHODS
+from robustssl.utils.checkpoint import load_weights, load_weights_metadata
+from robustssl.utils.config import ConfigError, load_config
+
+CONFIGS = Path(__file__).parents[2] / "configs"
+
+
+def _config(root: Path, out: Path, name: str = "run", **method: object) -> PretrainConfig:
+    raw = {
+        "name": name,
+        "seed": 3,
+        "output_dir": str(out),
+        "data": {"dataset": "fashion_mnist", "root": str(root), "batch_size": 32},
+        "model": {"backbone": "small_cnn", "backbone_kwargs": {"width": 8}},
+        "method": {"name": "simclr", "projection": {"hidden_dim": 32, "out_dim": 16}, **method},
+        "optim": {"name": "adam", "lr": 0.01, "warmup_epochs": 0.5},
+        "trainer": {"max_epochs": 2, "progress_bar": False, "accelerator": "cpu"},
+    }
+    return PretrainConfig.model_validate(raw)
+
+
+def test_run_writes_complete_run_directory(tiny_fmnist: Path, tmp_path: Path) -> None:
+    result = pretrain(_config(tiny_fmnist, tmp_path / "runs"))
+    run = result.run_dir
+    for name in (
+        "config.json",
+        "config.yaml",
+        "encoder.safetensors",
+        "method.safetensors",
+        "summary.json",
+        "metrics.csv",
+        "checkpoints/last.ckpt",
+    ):
+        assert (run / name).is_file(), name
+    assert any((run / "tensorboard").iterdir())
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["status"] == "complete" and summary["metrics"]["epochs"] == 2
+    assert 0.0 <= result.metrics["knn_top1"] <= 1.0 and 0.0 <= result.metrics["probe_top1"] <= 1.0
+    weights = load_weights(run / "encoder.safetensors")
+    assert all(k.startswith(("normalize.", "backbone.")) for k in weights)
+    assert load_weights_metadata(run / "encoder.safetensors")["config"]["seed"] == 3
+    header = (run / "metrics.csv").read_text().splitlines()[0]
+    assert "train/loss_epoch" in header and "knn_top1" in header
+
+
+def test_same_seed_same_weights(tiny_fmnist: Path, tmp_path: Path) -> None:
+    a = pretrain(_config(tiny_fmnist, tmp_path / "a"))
+    b = pretrain(_config(tiny_fmnist, tmp_path / "b"))
+    wa, wb = (
+        load_weights(a.run_dir / "method.safetensors"),
+        load_weights(b.run_dir / "method.safetensors"),
+    )
+    assert wa.keys() == wb.keys()
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+class _Crash(L.Callback):
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.current_epoch == 1:
+            raise RuntimeError("simulated kill")
+
+
+def test_resume_reaches_the_uninterrupted_weights(tiny_fmnist: Path, tmp_path: Path) -> None:
+    full = pretrain(_config(tiny_fmnist, tmp_path / "full"))
+    cfg = _config(tiny_fmnist, tmp_path / "killed")
+    with pytest.raises(RuntimeError, match="simulated kill"):
+        pretrain(cfg, extra_callbacks=[_Crash()])
+    assert (tmp_path / "killed" / "run" / "checkpoints" / "last.ckpt").is_file()
+    with pytest.raises(ValueError, match="--resume"):
+        pretrain(cfg)  # never clobbers an existing run
+    resumed = pretrain(cfg, resume=True)
+    wf = load_weights(full.run_dir / "method.safetensors")
+    wr = load_weights(resumed.run_dir / "method.safetensors")
+    assert all(torch.allclose(wf[k], wr[k], atol=1e-6) for k in wf)
+
+
+def test_resume_rejects_a_changed_config(tiny_fmnist: Path, tmp_path: Path) -> None:
+    pretrain(_config(tiny_fmnist, tmp_path / "runs"))
+    changed = _config(tiny_fmnist, tmp_path / "runs", temperature=0.2)
+    with pytest.raises(ValueError, match="differs"):
+        pretrain(changed, resume=True)
+
+
+def test_nan_loss_stops_with_clear_error(tiny_fmnist: Path, tmp_path: Path, monkeypatch) -> None:
+    from robustssl.methods import simclr
+
+    monkeypatch.setattr(simclr, "multiview_ntxent_loss", lambda z, t: z[0].sum() * float("nan"))
+    with pytest.raises(NonFiniteLossError, match="last good checkpoint"):
+        pretrain(_config(tiny_fmnist, tmp_path / "runs"))
+    summary = json.loads((tmp_path / "runs" / "run" / "summary.json").read_text())
+    assert summary["status"] == "failed"
+
+
+@pytest.mark.parametrize("name", sorted(METHODS))
+def test_every_method_trains_one_epoch(name: str, tiny_fmnist: Path, tmp_path: Path) -> None:
+    cfg = load_config(
+        CONFIGS / "fashion_mnist" / f"{name}.yaml",
+        PretrainConfig,
+        [
+            f"output_dir={tmp_path}",
+            f"data.root={tiny_fmnist}",
+            "data.batch_size=40",
+            "trainer.max_epochs=1",
+            "trainer.progress_bar=false",
+            "model.backbone_kwargs.width=8",
+        ],
+    )
+    result = pretrain(cfg)
+    assert result.metrics["epochs"] == 1
+    assert 0.0 <= result.metrics["knn_top1"] <= 1.0
+
+
+def test_config_errors_name_the_key() -> None:
+    with pytest.raises(ConfigError, match=r"optim.lr: Input should be greater than 0"):
+        load_config(None, PretrainConfig, ["optim.lr=-1"])
+    with pytest.raises(
+        ConfigError, match=r"data.batchsize: unknown key; allowed keys here: .*batch_size"
+    ):
+        load_config(None, PretrainConfig, ["data.batchsize=3"])
+    with pytest.raises(ConfigError, match=r"method.simclr.temprature: unknown key.*temperature"):
+        load_config(None, PretrainConfig, ["method.temprature=0.1"])
+    with pytest.raises(ConfigError, match=r"'simclr'.*'supervised'"):
+        load_config(None, PretrainConfig, ["method.name=byol"])
+    with pytest.raises(ConfigError, match="key=value"):
+        load_config(None, PretrainConfig, ["optim.lr"])
+
+
+@pytest.mark.parametrize(
+    "path", sorted(CONFIGS.glob("*/*.yaml")), ids=lambda p: f"{p.parent.name}/{p.stem}"
+)
+def test_shipped_configs_validate(path: Path) -> None:
+    cfg = load_config(path, PretrainConfig)
+    assert cfg.data.dataset == path.parent.name
+    assert cfg.method.name == path.stem
