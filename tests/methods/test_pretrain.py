@@ -144,3 +144,19 @@ def test_shipped_configs_validate(path: Path) -> None:
     cfg = load_config(path, PretrainConfig)
     assert cfg.data.dataset == path.parent.name
     assert cfg.method.name == path.stem
+
+
+@pytest.mark.slow
+def test_ddp_two_cpu_processes(tiny_fmnist: Path, tmp_path: Path) -> None:
+    """Lightning DDP (spawn, gloo) on 2 CPU processes: each rank trains on its own shard."""
+    cfg = _config(tiny_fmnist, tmp_path / "runs").model_copy(deep=True)
+    cfg.trainer.devices = 2
+    cfg.trainer.strategy = "ddp_spawn"
+    cfg.trainer.max_epochs = 1
+    cfg.model.sync_batchnorm = True  # needs CUDA: falls back to plain BN with a warning
+    with pytest.warns(UserWarning, match="sync_batchnorm needs CUDA"):
+        result = pretrain(cfg)
+    summary = json.loads((result.run_dir / "summary.json").read_text())
+    assert summary["status"] == "complete"
+    weights = load_weights(result.run_dir / "method.safetensors")
+    assert all(torch.isfinite(v).all() for v in weights.values())

@@ -47,3 +47,18 @@ def test_simsiam_symmetric_and_bounds() -> None:
     assert torch.allclose(loss, simsiam_loss(p2, p1, z2, z1))
     assert -1.0 <= loss.item() <= 1.0
     assert simsiam_loss(z2, z1, z1, z2).item() == pytest.approx(-1.0)
+
+
+def test_cross_entropy_reductions_and_errors() -> None:
+    from robustssl.objectives import cross_entropy_loss
+
+    logits = torch.tensor([[2.0, 0.0, 0.0], [0.0, 0.0, 5.0]])
+    labels = torch.tensor([0, 2])
+    per = cross_entropy_loss(logits, labels, reduction="none")
+    expected = -torch.log_softmax(logits, 1)[torch.arange(2), labels]
+    assert torch.allclose(per, expected)
+    assert cross_entropy_loss(logits, labels).item() == pytest.approx(expected.mean().item())
+    with pytest.raises(ValueError, match="labels must lie in"):
+        cross_entropy_loss(logits, torch.tensor([0, -1]))
+    with pytest.raises(ValueError, match=r"\(B, K\)"):
+        cross_entropy_loss(logits[0], labels)

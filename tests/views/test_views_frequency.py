@@ -68,3 +68,8 @@ def test_strict_radius_zero_keeps_nothing(images) -> None:
     low, high = frequency_split(x, 0, inclusive=False)
     assert low.abs().max() < 1e-7
     torch.testing.assert_close(high, x, atol=1e-7, rtol=0)
+
+
+def test_differentiable() -> None:
+    x = torch.rand(1, 1, 6, 6, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t: high_frequency(t, 2), (x,))

@@ -61,6 +61,14 @@ def test_determinism_and_independence(images) -> None:
     assert torch.unique(a.flatten(1), dim=0).shape[0] == 32
 
 
+def test_differentiable_and_gradcheck() -> None:
+    x = (0.2 + 0.6 * torch.rand(3, 3, 4, 4, generator=make_generator(0))).double()
+    params = sample_jitter_params(3, 0.3, 0.3, 0.3, 0.1, 1.0, make_generator(1))
+    assert torch.autograd.gradcheck(
+        lambda t: apply_color_jitter_(t.clone(), params), (x.requires_grad_(),), atol=1e-6
+    )
+
+
 def test_input_not_modified(images) -> None:
     x = images(4, 3, 5, 5)
     before = x.clone()

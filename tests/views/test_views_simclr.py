@@ -6,7 +6,7 @@ import pydantic
 import pytest
 import torch
 
-from robustssl.data.views import SimCLRViewConfig, SimCLRViews
+from robustssl.data.views import SimCLRParams, SimCLRViewConfig, SimCLRViews
 from robustssl.utils import make_generator
 
 IDENTITY = {
@@ -94,6 +94,29 @@ def test_views_count_and_determinism(images) -> None:
     assert all(torch.equal(a, b) for a, b in zip(out, again, strict=True))
     with pytest.raises(ValueError, match="n_views"):
         SimCLRViews().views(x, 0)
+
+
+def test_threaded_views_match_one_batch(images) -> None:
+    x = images(8, 3, 16, 16)
+    views = SimCLRViews(SimCLRViewConfig(blur_p=0.5))
+    threaded = views.views(x, 3, make_generator(4))
+    gen = make_generator(4)
+    params = [views.sample_params(x, gen) for _ in range(3)]
+    batched = views.apply(x.repeat(3, 1, 1, 1), SimCLRParams.cat(params)).split(8)
+    for a, b in zip(threaded, batched, strict=True):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=0)
+    assert torch.equal(threaded[1], views.apply(x, params[1]))
+
+
+def test_views_follow_callers_grad_mode(images) -> None:
+    x = images(4, 3, 8, 8).requires_grad_()
+    with torch.no_grad():
+        assert not any(v.requires_grad for v in SimCLRViews().views(x, 2))
+    first, second = SimCLRViews(SimCLRViewConfig(blur_p=0.5)).views(x, 2, make_generator(0))
+    (first.sum() + second.pow(2).sum()).backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+    with torch.inference_mode():
+        assert all(v.is_inference() for v in SimCLRViews().views(images(4, 3, 8, 8), 2))
 
 
 def test_grayscale_and_jitter_rates(images) -> None:

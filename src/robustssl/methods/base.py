@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
+
+from robustssl.data.views import SimCLRViews
+from robustssl.models import ProjectionHead
 
 
 @dataclass
@@ -41,3 +44,29 @@ class PretrainMethod(nn.Module, ABC):
     @abstractmethod
     def step(self, x: Tensor, y: Tensor, generator: torch.Generator) -> MethodStep:
         """Loss on a batch x ∈ [0,1] (B, C, H, W) with labels y (−1 where unknown)."""
+
+
+class ProjectedViewsMethod(PretrainMethod):
+    """Joint-embedding methods: SimCLR views of each image → encoder → projection MLP."""
+
+    def __init__(self, encoder: nn.Module, cfg: Any, last_bn: bool = False) -> None:
+        super().__init__(encoder)
+        self.cfg = cfg
+        self.views = SimCLRViews(cfg.views)
+        proj = cfg.projection
+        self.projector = ProjectionHead(
+            self.feature_dim,
+            proj.hidden_dim,
+            proj.out_dim,
+            proj.num_layers,
+            batch_norm=proj.batch_norm,
+            last_bn=last_bn,
+        )
+
+    def embed_views(
+        self, x: Tensor, n_views: int, generator: torch.Generator
+    ) -> tuple[list[Tensor], Tensor]:
+        """Projections of ``n_views`` views of x (one forward) and the first view's features."""
+        views = self.views.views(x, n_views=n_views, generator=generator)
+        features = self.encoder(torch.cat(views))
+        return list(self.projector(features).chunk(n_views)), features[: x.shape[0]]

@@ -5,22 +5,16 @@ from __future__ import annotations
 
 import lightning as L
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from robustssl.methods.base import PretrainMethod
 from robustssl.methods.optim import OptimConfig, build_optimizer, build_scheduler
-from robustssl.utils import make_generator
+from robustssl.objectives import cross_entropy_loss
+from robustssl.utils import make_generator, mix_seed
 
 
 class NonFiniteLossError(FloatingPointError):
     """The training loss became NaN/inf; the run stops and keeps its last good checkpoint."""
-
-
-def epoch_seed(seed: int, epoch: int, rank: int = 0) -> int:
-    """Seed of the view generator for one epoch on one rank: resuming at an epoch boundary
-    replays exactly the views an uninterrupted run would have drawn."""
-    return (seed * 1_000_003 + epoch * 10_007 + rank * 101) % 2**63
 
 
 class PretrainModule(L.LightningModule):
@@ -42,18 +36,19 @@ class PretrainModule(L.LightningModule):
         self.probe_lr = probe_lr
         has_probe = online_probe and num_classes is not None and num_classes >= 2
         self.probe = nn.Linear(method.feature_dim, num_classes) if has_probe else None
-        self.view_generator = make_generator(seed)
+        # Made per (seed, epoch, rank) at every epoch start: a run resumed at an epoch boundary
+        # replays exactly the views an uninterrupted run would have drawn. (None until then, so
+        # the module pickles for spawn-based DDP.)
+        self.view_generator: torch.Generator | None = None
 
     @property
     def encoder(self) -> nn.Module:
         return self.method.encoder
 
     def on_train_epoch_start(self) -> None:
-        loader = self.trainer.train_dataloader
-        if hasattr(loader, "set_epoch"):
-            loader.set_epoch(self.current_epoch)
+        # (The loader's order is set per epoch by Lightning through BatchLoader.sampler.set_epoch.)
         self.view_generator = make_generator(
-            epoch_seed(self.seed, self.current_epoch, self.global_rank)
+            mix_seed(self.seed, self.current_epoch, self.global_rank)
         )
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
@@ -72,9 +67,10 @@ class PretrainModule(L.LightningModule):
             labelled = out.labels >= 0
             if bool(labelled.any()):
                 logits = self.probe(out.features.detach()[labelled])
-                probe_loss = F.cross_entropy(logits, out.labels[labelled])
+                probe_loss = cross_entropy_loss(logits, out.labels[labelled])
                 loss = loss + probe_loss
                 logs["train/probe_acc"] = (logits.argmax(1) == out.labels[labelled]).float().mean()
+                self.log("probe_acc", logs["train/probe_acc"], prog_bar=True, logger=False)
         self.log("loss", out.loss.detach(), prog_bar=True, logger=False)
         self.log_dict(logs, on_step=True, on_epoch=True)
         return loss

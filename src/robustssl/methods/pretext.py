@@ -5,13 +5,13 @@ image, or all four as in Gidaris et al.)."""
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from robustssl.data.views import JigsawPuzzle, SimCLRViews, all_rotations, random_rotation
 from robustssl.methods.base import MethodStep, PretrainMethod
 from robustssl.methods.config import JigsawConfig, RotationConfig
 from robustssl.models import PretextHead
+from robustssl.objectives import cross_entropy_loss
 
 
 class _Pretext(PretrainMethod):
@@ -33,7 +33,7 @@ class _Pretext(PretrainMethod):
         x_ss, y_ss = self.transform(self.augment(x, generator), generator)
         features = self.encoder(x_ss)
         logits = self.head(features)
-        loss = F.cross_entropy(logits, y_ss)
+        loss = cross_entropy_loss(logits, y_ss)
         acc = (logits.argmax(1) == y_ss).float().mean()
         # The probe sees images in their original orientation/order only (label 0 of the pretext).
         keep = y_ss == 0

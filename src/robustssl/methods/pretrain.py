@@ -26,6 +26,7 @@ from robustssl.methods.registry import build_method
 from robustssl.methods.rundir import RunDir
 from robustssl.models import build_encoder
 from robustssl.utils import seed_everything
+from robustssl.utils.allocator import keep_freed_memory_in_heap
 from robustssl.utils.checkpoint import save_weights
 
 
@@ -78,6 +79,8 @@ def build_module(cfg: PretrainConfig, num_classes: int | None, in_channels: int)
     mean, std = info.mean, info.std
     encoder = build_encoder(cfg.model.backbone, in_channels, mean, std, **cfg.model.backbone_kwargs)
     method = build_method(cfg.method, encoder, num_classes)
+    if cfg.model.channels_last:
+        method = method.to(memory_format=torch.channels_last)
     return PretrainModule(
         method,
         cfg.optim,
@@ -96,6 +99,17 @@ def _precision(cfg: PretrainConfig, device: torch.device) -> str:
         )
         return "32-true"
     return cfg.trainer.precision
+
+
+def _sync_batchnorm(cfg: PretrainConfig, device: torch.device) -> bool:
+    if cfg.model.sync_batchnorm and device.type != "cuda":
+        warnings.warn(
+            "model.sync_batchnorm needs CUDA (torch's SyncBatchNorm); using per-process "
+            "BatchNorm on the CPU",
+            stacklevel=2,
+        )
+        return False
+    return cfg.model.sync_batchnorm
 
 
 def build_trainer(
@@ -118,7 +132,7 @@ def build_trainer(
         num_nodes=t.num_nodes,
         strategy=t.strategy,
         precision=_precision(cfg, device),
-        sync_batchnorm=cfg.model.sync_batchnorm,
+        sync_batchnorm=_sync_batchnorm(cfg, device),
         deterministic=deterministic,
         log_every_n_steps=t.log_every_n_steps,
         logger=[CSVLogger(run.path, name="csv"), TensorBoardLogger(run.path, name="tensorboard")],
@@ -137,6 +151,8 @@ def pretrain(
     """Train ``cfg`` into ``<output_dir>/<name>``; ``resume`` continues from its last checkpoint."""
     run = RunDir(Path(cfg.output_dir) / cfg.name)
     device = _device(cfg)
+    if device.type == "cpu":
+        keep_freed_memory_in_heap()
     train, evaluation = load_data(cfg, device)  # fails on missing data before the run dir is made
     run.prepare(cfg.model_dump(mode="json"), resume)
     seed_everything(cfg.seed)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from robustssl.data.views import SimCLRViews
 from robustssl.methods.base import MethodStep, PretrainMethod
 from robustssl.methods.config import SupervisedConfig
 from robustssl.models import LinearClassifier, MLPClassifier
+from robustssl.objectives import cross_entropy_loss
 
 
 class Supervised(PretrainMethod):
@@ -34,6 +34,6 @@ class Supervised(PretrainMethod):
             x = self.views(x, generator=generator)
         features = self.encoder(x)
         logits = self.head(features)
-        loss = F.cross_entropy(logits, y, label_smoothing=self.cfg.label_smoothing)
+        loss = cross_entropy_loss(logits, y, label_smoothing=self.cfg.label_smoothing)
         acc = (logits.argmax(1) == y).float().mean()
         return MethodStep(loss, features, y, {"train_acc": acc})

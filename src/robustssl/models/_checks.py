@@ -1,8 +1,9 @@
-"""Argument and input checks shared by the model modules (clear errors naming the fix)."""
+"""Argument and input checks and weight init shared by the model modules."""
 
 from __future__ import annotations
 
 import torch
+from torch import nn
 
 
 def check_positive_int(name: str, value: object) -> int:
@@ -30,3 +31,13 @@ def check_image_batch(x: torch.Tensor, in_channels: int, min_size: int = 1) -> N
             f"images of size {x.shape[2]}x{x.shape[3]} are too small for this model; "
             f"it needs H, W ≥ {min_size} (resize or pad the inputs)"
         )
+
+
+def init_conv_bn(module: nn.Module) -> None:
+    """Kaiming-normal (fan_out, ReLU) conv weights; BatchNorm weight 1 and bias 0."""
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)

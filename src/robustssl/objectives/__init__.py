@@ -1,6 +1,7 @@
 """Losses and regularisers as small pure functions (layer 3: imports data/models at most)."""
 
 from robustssl.objectives.barlow_twins import barlow_twins_loss
+from robustssl.objectives.classification import cross_entropy_loss
 from robustssl.objectives.contrastive import (
     grouped_contrastive_loss,
     multiview_ntxent_loss,
@@ -11,6 +12,7 @@ from robustssl.objectives.simsiam import negative_cosine, simsiam_loss
 
 __all__ = [
     "barlow_twins_loss",
+    "cross_entropy_loss",
     "grouped_contrastive_loss",
     "multiview_ntxent_loss",
     "negative_cosine",

@@ -21,6 +21,24 @@ def make_generator(seed: int) -> torch.Generator:
     return gen
 
 
+_MASK64 = (1 << 64) - 1
+
+
+def mix_seed(*values: int) -> int:
+    """A well-mixed 32-bit seed from several ints (splitmix64 steps, folded to 32 bits).
+
+    torch's CPU generator uses only the low 32 bits of a seed, so pairs like (seed, epoch) are
+    hashed rather than concatenated.
+    """
+    x = 0
+    for value in values:
+        x = (x ^ (value & _MASK64)) * 0x9E3779B97F4A7C15 + 1 & _MASK64
+        x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+        x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK64
+        x ^= x >> 31
+    return (x ^ (x >> 32)) & 0xFFFFFFFF
+
+
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and torch global RNGs (for code that does not take a generator)."""
     random.seed(seed)
