@@ -1,0 +1,46 @@
+"""Datasets: registry, readers for the standard formats, in-memory and streaming access, splits.
+
+See docs/data.md. Readers are our own (torchvision only downloads); pickles are read with an
+allowlist unpickler; Fashion-MNIST is also read in place from Debian's dataset-fashion-mnist.
+"""
+
+from robustssl.data.dataset import ImageDataset, TensorImageDataset
+from robustssl.data.errors import (
+    CorruptDatasetError,
+    DatasetError,
+    DatasetNotFoundError,
+    InvalidSplitError,
+    UnknownDatasetError,
+    UnsafePickleError,
+)
+from robustssl.data.idx import read_idx
+from robustssl.data.load import default_data_root, find_local, load_dataset
+from robustssl.data.loader import BatchLoader
+from robustssl.data.registry import DATASETS, DatasetInfo, dataset_names, get_info
+from robustssl.data.resize import resize_uint8
+from robustssl.data.splits import stratified_fraction_indices, train_val_split_indices
+from robustssl.data.streaming import StreamingImageDataset
+
+__all__ = [
+    "DATASETS",
+    "BatchLoader",
+    "CorruptDatasetError",
+    "DatasetError",
+    "DatasetInfo",
+    "DatasetNotFoundError",
+    "ImageDataset",
+    "InvalidSplitError",
+    "StreamingImageDataset",
+    "TensorImageDataset",
+    "UnknownDatasetError",
+    "UnsafePickleError",
+    "dataset_names",
+    "default_data_root",
+    "find_local",
+    "get_info",
+    "load_dataset",
+    "read_idx",
+    "resize_uint8",
+    "stratified_fraction_indices",
+    "train_val_split_indices",
+]
