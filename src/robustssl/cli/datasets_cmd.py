@@ -69,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
         table.add_column(column)
     for row in rows:
         shape = "x".join(map(str, row["image_shape"])) if row["image_shape"] else "any"
-        local = row["local"] or "[dim]not found (download=True)[/dim]"
+        hint = "--root DIR" if row["name"] == "imagefolder" else "download=True"
+        local = row["local"] or f"[dim]not found ({hint})[/dim]"
         table.add_row(
             str(row["name"]),
             str(row["num_classes"] or "-"),
