@@ -7,7 +7,7 @@ same-class samples are positives), seed 004 eq. 1.
 from __future__ import annotations
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from robustssl.methods.base import MethodStep, ProjectedViewsMethod
 from robustssl.methods.config import SimCLRConfig, SupConConfig
@@ -18,8 +18,7 @@ from robustssl.objectives import multiview_ntxent_loss, supcon_loss
 class SimCLR(ProjectedViewsMethod):
     """Views of each image are positives; all other rows of the (gathered) batch are negatives."""
 
-    def __init__(self, encoder: nn.Module, cfg: SimCLRConfig | SupConConfig) -> None:
-        super().__init__(encoder, cfg)
+    cfg: SimCLRConfig | SupConConfig
 
     def step(self, x: Tensor, y: Tensor, generator: torch.Generator) -> MethodStep:
         z, features = self.embed_views(x, self.cfg.n_views, generator)
