@@ -31,14 +31,27 @@ def have_fashion_mnist() -> bool:
 
 
 def train_robust(
-    x: torch.Tensor, y: torch.Tensor, eps: float = 0.1, epochs: int = 3, steps: int = 5,
-    batch: int = 128, seed: int = 0,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    eps: float = 0.1,
+    epochs: int = 3,
+    steps: int = 5,
+    batch: int = 128,
+    seed: int = 0,
 ) -> Classifier:
     """PGD adversarial training (Madry et al.; seed 003 eq. 4–6) with Adam."""
     model = small_classifier(seed=seed)
     opt = torch.optim.Adam(model.parameters(), lr=2e-3)
-    attack = PGD(model, "Linf", eps, steps=steps, step_size=2.5 * eps / steps, seed=seed,
-                 early_stop=False, model_mode="eval")
+    attack = PGD(
+        model,
+        "Linf",
+        eps,
+        steps=steps,
+        step_size=2.5 * eps / steps,
+        seed=seed,
+        early_stop=False,
+        model_mode="eval",
+    )
     gen = make_generator(seed)
     for epoch in range(epochs):
         order = torch.randperm(len(x), generator=gen)
