@@ -70,3 +70,30 @@ def train_robust(
 def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     with torch.no_grad():
         return float((model(x).argmax(1) == y).float().mean())
+
+
+def synthetic_images(
+    n: int, num_classes: int = 10, seed: int = 0, noise: float = 0.25
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Ten fixed random 28×28 templates plus noise: easy to learn, with attackable margins."""
+    gen = make_generator(seed)
+    templates = torch.rand(num_classes, 1, 28, 28, generator=make_generator(12345))
+    y = torch.randint(0, num_classes, (n,), generator=gen)
+    x = 0.5 * templates[y] + 0.25 + noise * (torch.rand(n, 1, 28, 28, generator=gen) - 0.5)
+    return x.clamp(0, 1), y
+
+
+def train_clean(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, steps: int = 60, batch: int = 64
+) -> nn.Module:
+    """A few Adam steps of plain cross-entropy training; returns the model in eval mode."""
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    gen = make_generator(1)
+    model.train()
+    for _ in range(steps):
+        idx = torch.randint(0, len(x), (batch,), generator=gen)
+        loss = F.cross_entropy(model(x[idx]), y[idx])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return model.eval()
