@@ -4,8 +4,17 @@ Inputs are in [0,1], ε is in pixel units and normalisation lives inside the mod
 models and losses, never methods or training (ARCHITECTURE.md layer 4).
 """
 
+from robustssl.attacks.apgd import APGD, apgd_checkpoints
+from robustssl.attacks.autoattack import ATTACKS, VERSIONS, AutoAttack, AutoAttackResult
 from robustssl.attacks.base import Attack, check_inputs
 from robustssl.attacks.core import AttackOutput, evaluate, maximise, pgd_run
+from robustssl.attacks.diagnostics import (
+    Finding,
+    Thresholds,
+    check_gradient_masking,
+    format_findings,
+)
+from robustssl.attacks.fab import FAB
 from robustssl.attacks.mode import ModelMode, attack_mode
 from robustssl.attacks.objective import (
     SampleObjective,
@@ -16,28 +25,53 @@ from robustssl.attacks.objective import (
     misclassified,
 )
 from robustssl.attacks.pgd import FGSM, PGD
+from robustssl.attacks.plb import PLB
+from robustssl.attacks.square import Square
+from robustssl.attacks.sweep import (
+    RobustnessCurve,
+    accuracy_from_radii,
+    min_norm_curve,
+    robust_accuracy_curve,
+)
 from robustssl.attacks.threat import NORMS, Norm, ThreatModel, canonical_norm, flat_norms
 
 __all__ = [
+    "APGD",
+    "ATTACKS",
+    "FAB",
     "FGSM",
     "NORMS",
     "PGD",
+    "PLB",
+    "VERSIONS",
     "Attack",
     "AttackOutput",
+    "AutoAttack",
+    "AutoAttackResult",
+    "Finding",
     "ModelMode",
     "Norm",
+    "RobustnessCurve",
     "SampleObjective",
+    "Square",
     "ThreatModel",
+    "Thresholds",
+    "accuracy_from_radii",
+    "apgd_checkpoints",
     "attack_mode",
     "canonical_norm",
+    "check_gradient_masking",
     "check_inputs",
     "classifier_objective",
     "dlr_loss",
     "dlr_targeted_loss",
     "evaluate",
     "flat_norms",
+    "format_findings",
     "margin_loss",
     "maximise",
+    "min_norm_curve",
     "misclassified",
     "pgd_run",
+    "robust_accuracy_curve",
 ]
