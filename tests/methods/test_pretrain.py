@@ -146,7 +146,6 @@ def test_shipped_configs_validate(path: Path) -> None:
     assert cfg.method.name == path.stem
 
 
-@pytest.mark.slow
 def test_ddp_two_cpu_processes(tiny_fmnist: Path, tmp_path: Path) -> None:
     """Lightning DDP (spawn, gloo) on 2 CPU processes: each rank trains on its own shard."""
     cfg = _config(tiny_fmnist, tmp_path / "runs").model_copy(deep=True)
