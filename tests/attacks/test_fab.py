@@ -16,7 +16,7 @@ from pyautoattack.fab_pt import FABAttack_PT
 from torch import nn
 
 from robust_model import accuracy
-from robustssl.attacks import FAB, ThreatModel
+from robustssl.attacks import FAB, ThreatModel, attack_mode
 from robustssl.attacks.fab import boundary_step
 
 OFFICIAL = {"Linf": projection_linf, "L2": projection_l2, "L1": projection_l1}
@@ -199,7 +199,8 @@ def test_fab_t_at_least_as_strong_as_official(robust_fmnist):
         n_target_classes=9,
     )
     start = time.perf_counter()
-    x_ref = official.perturb(x, y)
+    with attack_mode(model):  # frozen parameters: no weight gradients in the official code
+        x_ref = official.perturb(x, y)
     ref_seconds = time.perf_counter() - start
     ours_acc, ref_acc = accuracy(model, ours.x_adv, y), accuracy(model, x_ref, y)
     print(

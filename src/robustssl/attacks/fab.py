@@ -11,10 +11,12 @@ adversarial perturbation found has norm ≤ ε.
 
 Differences from the official fab_base.py (same algorithm, fewer model calls): the forward pass
 that linearises the model at an iterate also tells whether that iterate is adversarial (the
-official code runs an extra forward per iteration for this); after a backward step the boundary
-keeps the linearisation of the point it stepped back from (exact for piecewise-linear regions,
-one forward + backward per iteration); samples that are done leave the working batch; the random
-start uses the radius ½·min(‖δ_best‖, ε) with the sample's running best.
+official code runs an extra forward per iteration for this), so after a backward step the update
+uses the linearisation of the point it stepped back from (exact while the model is linear between
+the two points); one forward + backward per iteration in all. Samples that are done leave the
+working batch. Random restarts start on the sphere of radius ½·min(‖δ_best‖, ε) around x, with
+the sample's running best (the official code resets that best per restart, so always ε/2 there;
+the same for AutoAttack, whose restarts only run on samples with no ‖δ‖ ≤ ε yet).
 """
 
 from __future__ import annotations

@@ -147,24 +147,30 @@ class Square(Attack):
     def _single_run(
         self, x: Tensor, y: Tensor, pending: Tensor, generator: torch.Generator
     ) -> AttackOutput:
-        """Random search from a fresh start for the ``pending`` samples (Alg. 1)."""
-        start = self._start(x, generator)
-        best = _unbroken(start)
+        """Random search from a fresh start for the ``pending`` samples (Alg. 1). The samples
+        still searching are kept as compact tensors, shrunk when some succeed."""
+        best = _unbroken(self._start(x, generator))
         idx = pending.nonzero()[:, 0]
-        best.loss[idx], best.success[idx] = self._query(start[idx], y[idx])
+        best.loss[idx], best.success[idx] = self._query(best.x_adv[idx], y[idx])
         alive = idx[~best.success[idx]]
+        x_a, best_a, y_a, loss_a = x[alive], best.x_adv[alive], y[alive], best.loss[alive]
         for query in range(self.n_queries):
             if len(alive) == 0:
                 break
             side, draws = self._draws(x, query, generator)
-            picked = (d[alive] for d in draws)
-            cand = self._propose(x[alive], best.x_adv[alive], side, *picked)
-            loss, success = self._query(cand, y[alive])
-            take = success | (loss > best.loss[alive])
-            upd = alive[take]
-            best.x_adv[upd], best.loss[upd] = cand[take], loss[take]
-            best.success[upd] = success[take]
-            alive = alive[~success]
+            cand = self._propose(x_a, best_a, side, *(d[alive] for d in draws))
+            loss, success = self._query(cand, y_a)
+            take = success | (loss > loss_a)
+            best_a[take], loss_a[take] = cand[take], loss[take]
+            if bool(success.any()):
+                done = alive[success]
+                best.x_adv[done], best.loss[done] = cand[success], loss[success]
+                best.success[done] = True
+                keep = ~success
+                alive, x_a, best_a, y_a, loss_a = (
+                    v[keep] for v in (alive, x_a, best_a, y_a, loss_a)
+                )
+        best.x_adv[alive], best.loss[alive] = best_a, loss_a
         return best
 
     def _side(self, query: int, x: Tensor) -> int:
@@ -233,12 +239,17 @@ class Square(Attack):
     def _propose_linf(
         self, x: Tensor, x_best: Tensor, s: int, top: Tensor, left: Tensor, signs: Tensor
     ) -> Tensor:
-        """Set the window to x ± ε per channel (§3.1); where that changes nothing, use −signs."""
-        mask = _window_mask(top, left, s, *x.shape[2:])
-        step = self.eps * signs.to(x.dtype)[:, :, None, None]
-        cand = torch.where(mask, (x + step).clamp(0.0, 1.0), x_best)
-        same = (cand == x_best).flatten(1).all(1).view(-1, 1, 1, 1)
-        return torch.where(mask & same, (x - step).clamp(0.0, 1.0), cand)
+        """Set the window to x ± ε per channel (§3.1); where that changes nothing, use −signs.
+        Works on the gathered windows (n, s, s, c) only."""
+        window = _window_index(top, left, s)
+        x_win = x.permute(0, 2, 3, 1)[window]
+        step = self.eps * signs.to(x.dtype)[:, None, None, :]
+        new = (x_win + step).clamp(0.0, 1.0)
+        same = (new == x_best.permute(0, 2, 3, 1)[window]).flatten(1).all(1)
+        new = torch.where(same[:, None, None, None], (x_win - step).clamp(0.0, 1.0), new)
+        cand = x_best.clone()
+        cand.permute(0, 2, 3, 1)[window] = new
+        return cand
 
     def _propose_l2(
         self,
@@ -258,7 +269,8 @@ class Square(Attack):
         delta = x_best - x
         c, h, w = x.shape[1:]
         win1 = _window_index(top, left, s)
-        both = _window_mask(top, left, s, h, w) | _window_mask(top2, left2, s, h, w)
+        second = _window_mask(top2, left2, s, h, w)
+        both = _window_mask(top, left, s, h, w) | second
         old = delta.permute(0, 2, 3, 1)[win1].permute(0, 3, 1, 2)  # (n, c, s, s)
         budget = (
             (self.eps**2 - flat_norms(delta, "L2") ** 2).clamp_min(0.0)[:, None] / c
@@ -270,7 +282,7 @@ class Square(Attack):
             old.flatten(2).norm(dim=2)[:, :, None, None] + _TINY
         )
         new = new / (new.flatten(2).norm(dim=2)[:, :, None, None] + _TINY)
-        delta = delta.masked_fill(_window_mask(top2, left2, s, h, w), 0.0)
+        delta = delta.masked_fill(second, 0.0)
         delta = delta.permute(0, 2, 3, 1).clone()
         delta[win1] = (new * budget[:, :, None, None]).permute(0, 2, 3, 1)
         return (x + self._on_sphere(delta.permute(0, 3, 1, 2))).clamp(0.0, 1.0)
