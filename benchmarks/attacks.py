@@ -80,7 +80,7 @@ def autoattack_speed(model, x, y) -> None:
         model, norm="Linf", eps=EPS, version="standard", seed=0, device="cpu"
     )
     official.verbose = False
-    x_ref, t_ref = timed(lambda: official.run_standard_evaluation(x, y, batch_size=len(x)))
+    (x_ref, _), t_ref = timed(lambda: official.run_standard_evaluation(x, y, batch_size=len(x)))
     result, t_ours = timed(lambda: AutoAttack(model, "Linf", EPS, seed=0, progress=False).run(x, y))
     record(
         "autoattack_speed_vs_official",

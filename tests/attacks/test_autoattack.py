@@ -110,7 +110,8 @@ def test_standard_is_as_strong_as_the_official_autoattack(robust_fmnist):
     model, x, y = robust_fmnist["model"], robust_fmnist["x"][:500], robust_fmnist["y"][:500]
     official = Official(model, norm="Linf", eps=0.1, version="standard", seed=0, device="cpu")
     official.verbose = False
-    reference = accuracy(model, official.run_standard_evaluation(x, y, batch_size=500), y)
+    x_ref, _ = official.run_standard_evaluation(x, y, batch_size=500)  # (x_adv, y_adv)
+    reference = accuracy(model, x_ref, y)
     ours = AutoAttack(model, "Linf", 0.1, seed=0, progress=False).run(x, y)
     print(
         f"AutoAttack standard robust accuracy: ours {ours.robust_accuracy:.4f}, "
