@@ -20,7 +20,7 @@ from torch import Tensor, nn
 
 from robustssl.attacks.base import check_inputs
 from robustssl.attacks.core import evaluate
-from robustssl.attacks.mode import ModelMode, attack_mode
+from robustssl.attacks.mode import ModelMode, attack_mode, clean_correct
 from robustssl.attacks.objective import classifier_objective
 from robustssl.attacks.pgd import PGD
 from robustssl.attacks.square import Square
@@ -62,11 +62,6 @@ class Thresholds:
 
 def _skipped(code: str, why: str) -> Finding:
     return Finding(code, "info", f"skipped: {why}", None)
-
-
-def _correct(model: nn.Module, x: Tensor, y: Tensor, model_mode: ModelMode) -> Tensor:
-    with attack_mode(model, model_mode), torch.no_grad():
-        return model(x).argmax(1) == y
 
 
 def default_large_eps(norm: str, x: Tensor) -> float:
@@ -149,7 +144,7 @@ def check_zero_gradients(
     (official checks.py warns on any exactly zero gradient). Where it vanishes, the margin loss's
     gradient tells a saturated softmax from a layer that blocks gradients."""
     code = "zero_gradients"
-    correct = _correct(model, x, y, model_mode)
+    correct = clean_correct(model, x, y, model_mode)
     if not bool(correct.any()):
         return _skipped(code, "no point is classified correctly")
     xc, yc = x[correct], y[correct]
@@ -193,7 +188,7 @@ def check_large_eps(
 ) -> Finding:
     """PGD at a very large ε (e.g. 0.5 in L∞) must drive the accuracy to about zero; if it does
     not, the attack is blocked rather than the model robust."""
-    correct = _correct(model, x, y, model_mode)
+    correct = clean_correct(model, x, y, model_mode)
     attack = PGD(model, norm, eps, steps=steps, seed=seed, model_mode=model_mode)
     acc = float((correct & ~attack.run(x, y, active=correct).success).float().mean())
     seen = f"PGD-{steps} at ε = {eps:g} ({norm}) leaves {acc:.1%} accuracy"
@@ -226,7 +221,7 @@ def check_more_iterations(
     """PGD-``steps`` against PGD-``more_steps`` with ``restarts`` (run on the points the short
     attack leaves): a large drop means gradients are unreliable. Also returns the mask (B,) of
     points robust to both, for :func:`check_black_box`."""
-    correct = _correct(model, x, y, model_mode)
+    correct = clean_correct(model, x, y, model_mode)
     short = PGD(model, norm, eps, steps=steps, seed=seed, model_mode=model_mode)
     robust_short = correct & ~short.run(x, y, active=correct).success
     long = PGD(

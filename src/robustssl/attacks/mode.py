@@ -6,7 +6,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Literal
 
-from torch import nn
+import torch
+from torch import Tensor, nn
 
 ModelMode = Literal["eval", "train"]
 
@@ -33,3 +34,9 @@ def attack_mode(model: nn.Module, mode: ModelMode = "eval") -> Iterator[nn.Modul
             m.training = flag
         for p, flag in grads.items():
             p.requires_grad_(flag)
+
+
+def clean_correct(model: nn.Module, x: Tensor, y: Tensor, mode: ModelMode = "eval") -> Tensor:
+    """(B,) bool: the model, in ``mode`` (restored afterwards), classifies x correctly."""
+    with attack_mode(model, mode), torch.no_grad():
+        return model(x).argmax(1) == y

@@ -21,7 +21,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from robustssl.attacks.base import Attack, check_inputs
-from robustssl.attacks.mode import attack_mode
+from robustssl.attacks.mode import clean_correct
 
 
 class RadiusAttack(Protocol):
@@ -64,12 +64,6 @@ def _curve(robust: Tensor, eps: list[float], attack: str, norm: str) -> Robustne
     n = robust.shape[1]
     accuracy = robust.double().mean(1).tolist() if n else [math.nan] * len(eps)
     return RobustnessCurve(eps, accuracy, robust, n, attack, norm)
-
-
-def clean_correct(model: nn.Module, x: Tensor, y: Tensor) -> Tensor:
-    """(B,) bool: the model (in eval mode, restored afterwards) classifies x correctly."""
-    with attack_mode(model, "eval"), torch.no_grad():
-        return model(x).argmax(1) == y
 
 
 def robust_accuracy_curve(
