@@ -4,6 +4,13 @@ Backbones map [0,1] images (B, C, H, W) to features (B, feature_dim); normalisat
 layer of :class:`Encoder`, so attacks and ε stay in pixel space. See docs/models.md.
 """
 
+from robustssl.models.checkpoint import (
+    ClassifierSpec,
+    build_classifier,
+    load_classifier,
+    load_state_strict,
+    save_classifier,
+)
 from robustssl.models.dual_bn import (
     DEFAULT_BRANCHES,
     MultiBatchNorm,
@@ -38,6 +45,7 @@ __all__ = [
     "BasicBlock",
     "Bottleneck",
     "Classifier",
+    "ClassifierSpec",
     "Encoder",
     "FeatureExtractor",
     "LinearClassifier",
@@ -53,11 +61,15 @@ __all__ = [
     "available_layers",
     "bn_branch",
     "build_backbone",
+    "build_classifier",
     "build_encoder",
     "convert_to_multi_bn",
     "extract_bn_branch",
+    "load_classifier",
+    "load_state_strict",
     "resnet18",
     "resnet34",
     "resnet50",
+    "save_classifier",
     "set_bn_branch",
 ]
