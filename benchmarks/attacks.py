@@ -93,6 +93,7 @@ def autoattack_speed(model, x, y) -> None:
         points=len(x),
         ours_seconds=round(t_ours, 1),
         baseline_seconds=round(t_ref, 1),
+        ours_seconds_per_attack={k: round(v, 1) for k, v in result.seconds.items()},
     )
 
 

@@ -34,6 +34,7 @@ from robustssl.attacks.sweep import (
     robust_accuracy_curve,
 )
 from robustssl.attacks.threat import NORMS, Norm, ThreatModel, canonical_norm, flat_norms
+from robustssl.attacks.twin import inference_twin
 
 __all__ = [
     "APGD",
@@ -68,6 +69,7 @@ __all__ = [
     "evaluate",
     "flat_norms",
     "format_findings",
+    "inference_twin",
     "margin_loss",
     "maximise",
     "min_norm_curve",

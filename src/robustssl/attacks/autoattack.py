@@ -25,6 +25,7 @@ from robustssl.attacks.fab import FAB
 from robustssl.attacks.mode import ModelMode, attack_mode
 from robustssl.attacks.square import Square
 from robustssl.attacks.threat import ThreatModel
+from robustssl.attacks.twin import inference_twin
 from robustssl.utils import make_generator
 from robustssl.utils.checkpoint import load_weights, load_weights_metadata, save_weights
 
@@ -61,7 +62,9 @@ class AutoAttack:
 
     ``attacks`` with ``version="custom"`` runs any sequence of :data:`ATTACKS`. ``batch_size``
     bounds memory; ``state_path`` (a .safetensors file) is written after every attack and, when it
-    exists, the run resumes after the attacks it records.
+    exists, the run resumes after the attacks it records. ``fast_model`` runs the attacks on the
+    model's :func:`~robustssl.attacks.twin.inference_twin` (BN folded, channels-last: the same
+    function, 1.5–2× faster on CPU) when the model is attacked in eval mode.
     """
 
     def __init__(
@@ -75,6 +78,7 @@ class AutoAttack:
         batch_size: int = 1000,
         progress: bool = True,
         model_mode: ModelMode = "eval",
+        fast_model: bool = True,
     ) -> None:
         self.model, self.threat = model, ThreatModel(norm, eps)  # type: ignore[arg-type]
         self.version, self.seed = version, seed
@@ -89,12 +93,15 @@ class AutoAttack:
         if batch_size < 1:
             raise ValueError(f"batch_size must be ≥ 1, got {batch_size}")
         self.batch_size, self.progress, self.model_mode = batch_size, progress, model_mode
+        self.fast_model = fast_model
 
     def __call__(self, x: Tensor, y: Tensor) -> Tensor:
         return self.run(x, y).x_adv
 
-    def build(self, name: str, num_classes: int) -> Attack:
-        """The configured attack ``name`` (official settings for this version)."""
+    def build(self, name: str, num_classes: int, model: nn.Module | None = None) -> Attack:
+        """The configured attack ``name`` (official settings for this version) on ``model``
+        (default: the attacked model)."""
+        model = self.model if model is None else model
         common = dict(
             norm=self.threat.norm, eps=self.threat.eps, seed=self.seed, model_mode=self.model_mode
         )
@@ -102,18 +109,18 @@ class AutoAttack:
         eot = 20 if self.version == "rand" else 1
         targets = min(9, num_classes - 1)
         if name in ("apgd-ce", "apgd-dlr"):
-            return APGD(self.model, n_restarts=restarts, loss=name[5:], eot_iter=eot, **common)
+            return APGD(model, n_restarts=restarts, loss=name[5:], eot_iter=eot, **common)
         if name == "apgd-t":
-            return APGD(self.model, loss="dlr", targeted=True, n_target_classes=targets, **common)
+            return APGD(model, loss="dlr", targeted=True, n_target_classes=targets, **common)
         if name in ("fab", "fab-t"):
             return FAB(
-                self.model,
+                model,
                 n_restarts=restarts,
                 targeted=name == "fab-t",
                 n_target_classes=targets,
                 **common,
             )
-        return Square(self.model, n_queries=5000, p_init=0.8, **common)
+        return Square(model, n_queries=5000, p_init=0.8, **common)
 
     def run(self, x: Tensor, y: Tensor, state_path: str | Path | None = None) -> AutoAttackResult:
         check_inputs(x, y)
@@ -128,11 +135,12 @@ class AutoAttack:
                 result.accuracy["clean"] = _mean(result.robust)
                 self._save(state, meta, result)
             todo = [a for a in self.attacks if a not in result.accuracy]
+            twin = self._twin(x) if todo else self.model
             bar = tqdm(todo, desc="AutoAttack", disable=not self.progress, leave=False)
             for name in bar:
                 bar.set_postfix(attack=name, robust=f"{result.robust_accuracy:.2%}")
                 start = time.perf_counter()
-                self._attack(self.build(name, logits.shape[1]), x, y, result)
+                self._attack(self.build(name, logits.shape[1], twin), x, y, result)
                 result.seconds[name] = time.perf_counter() - start
                 result.accuracy[name] = _mean(result.robust)
                 self._save(state, meta, result)
@@ -147,6 +155,13 @@ class AutoAttack:
             broken = self._misclassified(x_adv, y[chunk]) & self._inside(x_adv, x[chunk])
             result.x_adv[chunk[broken]] = x_adv[broken]
             result.robust[chunk[broken]] = False
+
+    def _twin(self, x: Tensor) -> nn.Module:
+        """The model the attacks run on: its :func:`inference_twin` when ``fast_model`` (breaks
+        are still verified on the model itself)."""
+        if not self.fast_model or self.model_mode != "eval":
+            return self.model
+        return inference_twin(self.model, x[: min(len(x), 64)])
 
     def _predict(self, x: Tensor) -> Tensor:
         with torch.no_grad():
