@@ -1,0 +1,97 @@
+"""The adversary slot of a method: PGD on any training loss, inside a training step.
+
+A method gives a loss closure over the input it wants perturbed (one view, several views
+concatenated along the batch, the un-augmented image, ...) and gets x_adv back. The closure
+returns per-sample losses (B,); PGD ascends their sum, which for a batch loss such as NT-Xent is
+B × the batch loss (the sign / normalised gradient step does not see the scale). Madry et al.
+(seed 003 eq. 5–6), seed 003 Algorithm 1 lines 6–8 (a weighted sum of losses), seed 001 eq. 7
+(AdvCL), seed 002 §5.2 (3 steps on NT-Xent).
+
+BatchNorm during the attack is part of each recipe and stated in the config (``bn_mode``): AdvCL
+attacks with BN in train mode (batch statistics; its running statistics are not updated here),
+ACL with the model in eval mode (REFERENCE_FACTS.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Literal
+
+import torch
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from torch import Tensor, nn
+
+from robustssl.attacks import ThreatModel, attack_mode, maximise
+
+_BN_TYPES = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
+
+
+class AdversaryConfig(BaseModel):
+    """PGD inside training: norm, ε (pixel units), steps, step size (default 2.5·ε/steps, Madry),
+    random start, and the model mode during the attack."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    norm: Literal["Linf", "L2"] = "Linf"
+    eps: float = Field(8 / 255, gt=0)
+    steps: int = Field(5, ge=1)
+    step_size: float | None = Field(None, gt=0)
+    random_start: bool = True
+    bn_mode: Literal["train", "eval"] = "eval"
+
+    @model_validator(mode="after")
+    def _eps_in_range(self) -> AdversaryConfig:
+        if self.norm == "Linf" and self.eps >= 1:
+            raise ValueError(
+                f"eps={self.eps} with norm Linf covers the whole [0,1] image range; use pixel "
+                "units such as 8/255 ≈ 0.031"
+            )
+        return self
+
+    @property
+    def alpha(self) -> float:
+        return self.step_size if self.step_size is not None else 2.5 * self.eps / self.steps
+
+
+@contextmanager
+def frozen_bn_statistics(model: nn.Module) -> Iterator[nn.Module]:
+    """BatchNorm layers in train mode normalise with batch statistics but do not update their
+    running statistics (momentum 0) inside this block."""
+    saved = {}
+    for m in model.modules():
+        if isinstance(m, _BN_TYPES) and m.track_running_stats:
+            saved[m] = (m.momentum, m.num_batches_tracked.clone())
+            m.momentum = 0.0
+    try:
+        yield model
+    finally:
+        for m, (momentum, tracked) in saved.items():
+            m.momentum = momentum
+            m.num_batches_tracked.copy_(tracked)
+
+
+def perturb(
+    loss: Callable[[Tensor], Tensor],
+    x: Tensor,
+    cfg: AdversaryConfig,
+    model: nn.Module,
+    generator: torch.Generator,
+) -> Tensor:
+    """x_adv in the ε-ball of ``x`` ∩ [0,1] after ``cfg.steps`` PGD steps on ``loss`` (the last
+    iterate, as in the reference training codes), with ``model`` in ``cfg.bn_mode`` (restored
+    afterwards, parameter gradients off, BN running statistics untouched)."""
+    threat = ThreatModel(cfg.norm, cfg.eps)
+    with attack_mode(model, cfg.bn_mode), frozen_bn_statistics(model):
+        out = maximise(
+            loss,
+            x.detach(),
+            threat,
+            steps=cfg.steps,
+            step_size=cfg.alpha,
+            generator=generator,
+            random_start=cfg.random_start,
+            early_stop=False,
+            select="last",
+        )
+    return out.x_adv.detach()
