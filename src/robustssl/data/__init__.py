@@ -4,6 +4,8 @@ See docs/data.md. Readers are our own (torchvision only downloads); pickles are 
 allowlist unpickler; Fashion-MNIST is also read in place from Debian's dataset-fashion-mnist.
 """
 
+from robustssl.data.cifar_c import CIFAR_C_NAMES, CifarCFormatError, load_cifar_c
+from robustssl.data.corruptions import CORRUPTIONS, corrupt, corruption_names
 from robustssl.data.dataset import ImageDataset, TensorImageDataset
 from robustssl.data.errors import (
     CorruptDatasetError,
@@ -22,8 +24,11 @@ from robustssl.data.splits import stratified_fraction_indices, train_val_split_i
 from robustssl.data.streaming import StreamingImageDataset
 
 __all__ = [
+    "CIFAR_C_NAMES",
+    "CORRUPTIONS",
     "DATASETS",
     "BatchLoader",
+    "CifarCFormatError",
     "CorruptDatasetError",
     "DatasetError",
     "DatasetInfo",
@@ -34,10 +39,13 @@ __all__ = [
     "TensorImageDataset",
     "UnknownDatasetError",
     "UnsafePickleError",
+    "corrupt",
+    "corruption_names",
     "dataset_names",
     "default_data_root",
     "find_local",
     "get_info",
+    "load_cifar_c",
     "load_dataset",
     "read_idx",
     "resize_uint8",

@@ -1,2 +1,85 @@
-"""Evaluation (layer 6): robustness (SA/RA/AA, ε-curves), metrics, corruptions, representation
-analysis and result records (docs/evaluation.md)."""
+"""Evaluation (layer 6): robustness (SA/RA/AA, ε-curves, per-attack breakdowns), metrics,
+corruptions, representation analysis and result records (docs/evaluation.md, docs/metrics.md)."""
+
+from robustssl.evaluation.config import (
+    ATTACK_NAMES,
+    BREAKDOWN_ATTACKS,
+    METRICS,
+    AttackParams,
+    EvaluateConfig,
+)
+from robustssl.evaluation.corruption_eval import corrupted, corruption_records
+from robustssl.evaluation.from_checkpoint import CheckpointEvaluation, evaluate_checkpoint
+from robustssl.evaluation.metrics import (
+    ClassificationMetrics,
+    accuracy,
+    confusion_matrix,
+    matthews_corrcoef,
+    mcc_from_confusion,
+    per_class_accuracy,
+    top_k_accuracy,
+)
+from robustssl.evaluation.records import (
+    EvalRecord,
+    RecordContext,
+    code_version,
+    merge_records,
+    read_records,
+    write_records,
+)
+from robustssl.evaluation.representation import (
+    feature_difference,
+    layer_features,
+    local_lipschitz,
+    summarize,
+    tsne,
+)
+from robustssl.evaluation.robustness import (
+    AttackRunner,
+    attack_breakdown,
+    build_attack,
+    pgd_step_size,
+    robust_accuracy,
+    standard_accuracy,
+)
+from robustssl.evaluation.suite import EvaluationResult, check_compatible, evaluate, format_summary
+
+__all__ = [
+    "ATTACK_NAMES",
+    "BREAKDOWN_ATTACKS",
+    "METRICS",
+    "AttackParams",
+    "AttackRunner",
+    "CheckpointEvaluation",
+    "ClassificationMetrics",
+    "EvalRecord",
+    "EvaluateConfig",
+    "EvaluationResult",
+    "RecordContext",
+    "accuracy",
+    "attack_breakdown",
+    "build_attack",
+    "check_compatible",
+    "code_version",
+    "confusion_matrix",
+    "corrupted",
+    "corruption_records",
+    "evaluate",
+    "evaluate_checkpoint",
+    "feature_difference",
+    "format_summary",
+    "layer_features",
+    "local_lipschitz",
+    "matthews_corrcoef",
+    "mcc_from_confusion",
+    "merge_records",
+    "per_class_accuracy",
+    "pgd_step_size",
+    "read_records",
+    "robust_accuracy",
+    "standard_accuracy",
+    "summarize",
+    "top_k_accuracy",
+    "tsne",
+    "write_records",
+]

@@ -1,0 +1,128 @@
+"""Evaluate a saved classifier (a finetune run dir or its ``classifier.safetensors``) on its test
+set and write ``<run>/evaluation/<name>/records.json`` (merged with earlier results), the config
+used, and t-SNE arrays. Everything that can be checked is checked before the first forward.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from robustssl.data import load_dataset
+from robustssl.data.views import rgb_to_grayscale
+from robustssl.evaluation.config import EvaluateConfig
+from robustssl.evaluation.records import RecordContext, write_records
+from robustssl.evaluation.suite import EvaluationResult, check_compatible, evaluate
+from robustssl.models import load_classifier
+from robustssl.utils import resolve_device
+from robustssl.utils.checkpoint import atomic_write_text
+
+CLASSIFIER_FILE = "classifier.safetensors"
+
+
+@dataclass
+class CheckpointEvaluation:
+    """The result, the folder it was written to and the records file."""
+
+    result: EvaluationResult
+    out_dir: Path
+    records_path: Path
+
+
+def resolve_target(target: str | Path) -> tuple[Path, Path, str]:
+    """(classifier file, base folder for ``evaluation/``, model name) of a run dir or a file."""
+    target = Path(target)
+    if target.is_dir():
+        path = target / CLASSIFIER_FILE
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"{target} holds no {CLASSIFIER_FILE}; pass a finetune run dir (see "
+                "`robustssl finetune`) or the .safetensors file of a saved classifier"
+            )
+        return path, target, target.resolve().name
+    if not target.is_file():
+        raise FileNotFoundError(f"no run dir or classifier file at {target}")
+    if target.suffix != ".safetensors":
+        raise ValueError(f"{target} is not a .safetensors classifier (from save_classifier)")
+    name = target.parent.resolve().name if target.name == CLASSIFIER_FILE else target.stem
+    return target, target.parent, name
+
+
+def _get(meta: dict[str, Any], *paths: str) -> Any:
+    """The first dotted path present in the nested metadata (None when none is)."""
+    for path in paths:
+        node: Any = meta
+        for part in path.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is not None:
+            return node.get("name", node) if isinstance(node, dict) else node
+    return None
+
+
+def describe(meta: dict[str, Any], name: str, dataset: str, seed: int) -> RecordContext:
+    """The record context from a checkpoint's metadata (finetune / pretraining run configs)."""
+    pretraining = _get(meta, "pretrained.method", "pretrained.config.method", "pretraining")
+    finetune = _get(meta, "finetune.protocol", "protocol")
+    return RecordContext(
+        model=name,
+        pretraining=str(pretraining) if pretraining is not None else None,
+        finetune=str(finetune) if finetune is not None else None,
+        dataset=dataset,
+        seed=seed,
+    )
+
+
+def convert_channels(x: Tensor, channels: int) -> Tensor:
+    """Gray → RGB by repetition, RGB → gray by ITU-R 601 luma (as finetuning converts)."""
+    if x.shape[1] == channels:
+        return x
+    if x.shape[1] == 1 and channels == 3:
+        return x.expand(-1, channels, -1, -1).contiguous()
+    if x.shape[1] == 3 and channels == 1:
+        return rgb_to_grayscale(x).clamp(0, 1)
+    raise ValueError(f"cannot convert {x.shape[1]}-channel images to {channels} channels")
+
+
+def _size(value: Any) -> int | tuple[int, int] | None:
+    return tuple(value) if isinstance(value, list) else value  # type: ignore[return-value]
+
+
+def evaluate_checkpoint(target: str | Path, cfg: EvaluateConfig) -> CheckpointEvaluation:
+    """Load, check, evaluate and write; see the module docstring."""
+    path, base, name = resolve_target(target)
+    device = resolve_device(cfg.device)
+    model, spec, meta = load_classifier(path, device)
+    dataset = cfg.data.dataset or _get(meta, "finetune.data.dataset", "dataset")
+    if dataset is None:
+        raise ValueError(
+            f"{path} does not say which dataset it was finetuned on; set "
+            "data.dataset=<name> (e.g. data.dataset=fashion_mnist)"
+        )
+    image_size = cfg.data.image_size or _size(_get(meta, "finetune.data.image_size"))
+    root = cfg.data.root or _get(meta, "finetune.data.root")
+    data = load_dataset(dataset, cfg.data.split, root=root, device=device, image_size=image_size)
+    convert = cfg.data.convert_channels
+    if convert is None:  # follow the finetune run, which converted to the encoder's channels
+        convert = _get(meta, "finetune.data.channels") == spec.in_channels
+    shape = (spec.in_channels, *data.image_shape[1:]) if convert else data.image_shape
+    check_compatible(model, data.num_classes, shape, dataset)
+    n = len(data) if cfg.data.n is None else min(cfg.data.n, len(data))
+    x, y = data.get_batch(torch.arange(n))
+    x = convert_channels(x, spec.in_channels) if convert else x
+    ctx = describe(meta, name, dataset, cfg.seed)
+    expected = _get(meta, "input_shape")
+    result = evaluate(
+        model, x, y, cfg, ctx, data.num_classes, tuple(expected) if expected is not None else None
+    )
+    out_dir = base / "evaluation" / cfg.name
+    records_path = write_records(out_dir / "records.json", result.records)
+    atomic_write_text(out_dir / "config.json", json.dumps(cfg.model_dump(mode="json"), indent=2))
+    for key, arrays in result.tsne.items():
+        np.savez(out_dir / f"tsne_{key.replace('/', '_')}.npz", **arrays)
+    return CheckpointEvaluation(result, out_dir, records_path)

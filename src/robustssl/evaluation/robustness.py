@@ -1,0 +1,321 @@
+"""Robustness of a classifier over a test set: SA, RA, AA, ε-curves and per-attack breakdowns.
+
+- SA / RA / AA as in seed 001 §5: standard accuracy, accuracy under PGD-20 and under AutoAttack
+  "standard", for L∞ and L2. A point is robust when it is classified correctly both clean and
+  at its x_adv (as AutoAttack counts), so RA ≤ SA always.
+- PGD's step size follows seed 003 §4.2 by default: L∞ α = ε/4 (2/255 at ε = 8/255); L2
+  α = 2ε/steps (the seed prints "ε²/#steps" citing Salman et al.'s supplement; ε² is not in
+  pixel units and would let 20 steps at ε = 0.5 travel only 0.25, so we read it as 2ε/#steps).
+- ε-curves use the pruned sweep :func:`robustssl.attacks.robust_accuracy_curve` (seed 003
+  Tables 2–3, seed 002 ε_train × ε_test tables).
+- The per-attack breakdown of seed 000 Figure 14 (FGSM, PGD, APGD-CE, APGD-DLR, AA) runs each
+  attack on all points at one ε, plus ``worst_case``: robust to every attack listed.
+
+:class:`AttackRunner` batches the work over the test set (tqdm bars) and caches x_adv per
+(attack, norm, ε), so RA, the breakdown, attacked metrics and representation analysis share runs.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from robustssl.attacks import (
+    APGD,
+    FAB,
+    FGSM,
+    PGD,
+    Attack,
+    AutoAttack,
+    AutoAttackResult,
+    RobustnessCurve,
+    Square,
+    attack_mode,
+    robust_accuracy_curve,
+)
+from robustssl.evaluation.config import ATTACK_NAMES, AttackParams, check_attack
+from robustssl.evaluation.records import EvalRecord, RecordContext
+from robustssl.utils import mix_seed
+
+
+def pgd_step_size(norm: str, eps: float, steps: int, rule: str = "seed003") -> float:
+    """The PGD step size for ``rule``: "seed003" (seed 003 §4.2: L∞ ε/4, L2 2ε/steps) or
+    "madry" (2.5ε/steps, Madry et al.)."""
+    if rule == "madry":
+        return 2.5 * eps / steps
+    if rule != "seed003":
+        raise ValueError(f"step_size_rule must be 'seed003' or 'madry', got {rule!r}")
+    return eps / 4 if norm == "Linf" else 2 * eps / steps
+
+
+class RulePGD(PGD):
+    """PGD whose step size follows a rule of (norm, ε, steps), so ε-sweeps rescale it."""
+
+    def __init__(self, model: nn.Module, norm: str, eps: float, rule: str, **kw: object) -> None:
+        super().__init__(model, norm, eps, **kw)  # type: ignore[arg-type]
+        pgd_step_size(self.norm, self.eps, self.steps, rule)  # validates the rule now
+        self.rule = rule
+
+    @property
+    def step_size(self) -> float:
+        if self._step_size is not None:
+            return self._step_size
+        return pgd_step_size(self.norm, self.eps, self.steps, self.rule)
+
+
+def build_attack(
+    name: str, model: nn.Module, norm: str, eps: float, params: AttackParams, seed: int = 0
+) -> Attack:
+    """The configured attack ``name`` (any of ATTACK_NAMES except "aa", which is a run over the
+    whole set: see :meth:`AttackRunner.x_adv`)."""
+    check_attack(name, "attack", tuple(a for a in ATTACK_NAMES if a != "aa"))
+    common: dict[str, Any] = {"seed": seed, "model_mode": params.model_mode}
+    p, a = params.pgd, params.apgd
+    if name == "fgsm":
+        return FGSM(model, norm, eps, **common)
+    if name == "pgd":
+        kw = {"steps": p.steps, "step_size": p.step_size, "restarts": p.restarts, "loss": p.loss}
+        return RulePGD(model, norm, eps, p.step_size_rule, **kw, **common)
+    if name.startswith("apgd-"):
+        loss, targeted = ("ce", False) if name == "apgd-ce" else ("dlr", name == "apgd-t")
+        kw = {"steps": a.steps, "n_restarts": a.restarts, "loss": loss, "targeted": targeted}
+        return APGD(model, norm, eps, **kw, **common)
+    if name == "fab-t":
+        return FAB(model, norm, eps, targeted=True, **common)
+    return Square(model, norm, eps, n_queries=params.square.queries, **common)
+
+
+def batch_seed(seed: int, start: int) -> int:
+    """The attack seed for the batch starting at ``start``: ``seed`` itself for the first batch
+    (so a single batch equals the attack run directly), a mixed seed for the others."""
+    return seed if start == 0 else mix_seed(seed, start)
+
+
+class AttackRunner:
+    """Attacks on one test set (x in [0,1], y) with x_adv cached per (attack, norm, ε)."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        x: Tensor,
+        y: Tensor,
+        params: AttackParams | None = None,
+        seed: int = 0,
+        batch_size: int = 256,
+        progress: bool = True,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be ≥ 1, got {batch_size}")
+        if len(y) == 0 or len(x) != len(y):
+            raise ValueError(
+                f"need a non-empty test set with one label per image, got "
+                f"{len(x)} images and {len(y)} labels"
+            )
+        self.model, self.x, self.y = model, x.detach(), y
+        self.params, self.seed = params or AttackParams(), seed
+        self.batch_size, self.progress = batch_size, progress
+        self._x_adv: dict[tuple[str, str, float], Tensor] = {}
+        self.aa_results: dict[tuple[str, float], AutoAttackResult] = {}
+        self._clean: Tensor | None = None
+
+    @property
+    def n(self) -> int:
+        return len(self.y)
+
+    def logits(self, x: Tensor) -> Tensor:
+        """Batched logits in the attack's model mode (flags restored afterwards)."""
+        with attack_mode(self.model, self.params.model_mode), torch.no_grad():
+            return torch.cat([self.model(c) for c in x.split(self.batch_size)])
+
+    def correct(self, x: Tensor) -> Tensor:
+        return self.logits(x).argmax(1) == self.y
+
+    @property
+    def clean_correct(self) -> Tensor:
+        if self._clean is None:
+            self._clean = self.correct(self.x)
+        return self._clean
+
+    def x_adv(self, name: str, norm: str, eps: float) -> Tensor:
+        """Adversarial examples of ``name`` at (norm, ε) for every point (cached)."""
+        key = (name, norm, float(eps))
+        if key not in self._x_adv:
+            self._x_adv[key] = self._aa(norm, eps) if name == "aa" else self._batched(*key)
+        return self._x_adv[key]
+
+    def robust(self, name: str, norm: str, eps: float) -> Tensor:
+        """(n,) bool: correct on x and on x_adv of ``name``."""
+        return self.clean_correct & self.correct(self.x_adv(name, norm, eps))
+
+    def accuracy(self, name: str | None = None, norm: str = "Linf", eps: float = 0.0) -> float:
+        """SA when ``name`` is None, else the robust accuracy under ``name`` at (norm, ε)."""
+        mask = self.clean_correct if name is None else self.robust(name, norm, eps)
+        return _mean(mask)
+
+    def curve(self, name: str, norm: str, eps_list: Sequence[float]) -> RobustnessCurve:
+        """The pruned ε-sweep of ``name``, batch by batch (robust masks concatenated)."""
+        top = max([e for e in eps_list if e > 0], default=0.0)
+        attack = build_attack(name, self.model, norm, top or 1e-3, self.params, self.seed)
+        curves = []
+        for start, xb, yb in self._batches(f"ε-curve {name} {norm}"):
+            attack.seed = batch_seed(self.seed, start)
+            curves.append(robust_accuracy_curve(self.model, xb, yb, attack, eps_list, False))
+        robust = torch.cat([c.robust for c in curves], dim=1)
+        acc = robust.double().mean(1).tolist()
+        return RobustnessCurve(curves[0].eps, acc, robust, self.n, name, curves[0].norm)
+
+    def _batches(self, desc: str) -> Iterator[tuple[int, Tensor, Tensor]]:
+        starts = range(0, self.n, self.batch_size)
+        bar = tqdm(starts, desc=desc, disable=not self.progress or len(starts) < 2, leave=False)
+        for s in bar:
+            yield s, self.x[s : s + self.batch_size], self.y[s : s + self.batch_size]
+
+    def _batched(self, name: str, norm: str, eps: float) -> Tensor:
+        attack = build_attack(name, self.model, norm, eps, self.params, self.seed)
+        out = []
+        for start, xb, yb in self._batches(f"{name} {norm} ε={eps:.4g}"):
+            batch_attack = copy.copy(attack)
+            batch_attack.seed = batch_seed(self.seed, start)
+            out.append(batch_attack(xb, yb))
+        return torch.cat(out) if out else self.x.clone()
+
+    def _aa(self, norm: str, eps: float) -> Tensor:
+        aa = AutoAttack(
+            self.model,
+            norm,
+            eps,
+            version=self.params.autoattack.version,
+            seed=self.seed,
+            batch_size=self.batch_size,
+            progress=self.progress,
+            model_mode=self.params.model_mode,
+        )
+        result = aa.run(self.x, self.y)
+        self.aa_results[(norm, float(eps))] = result
+        return result.x_adv
+
+
+def _mean(mask: Tensor) -> float:
+    return float(mask.double().mean()) if len(mask) else math.nan
+
+
+def attack_breakdown(
+    runner: AttackRunner, norm: str, eps: float, attacks: Sequence[str]
+) -> dict[str, float]:
+    """Robust accuracy under each attack at (norm, ε) (seed 000 Figure 14), plus "clean" and
+    "worst_case" (robust to all of them, so never above any single attack)."""
+    worst = runner.clean_correct.clone()
+    out = {"clean": _mean(worst)}
+    for name in attacks:
+        mask = runner.robust(name, norm, eps)
+        out[name] = _mean(mask)
+        worst &= mask
+    out["worst_case"] = _mean(worst)
+    return out
+
+
+def robustness_records(
+    runner: AttackRunner,
+    ctx: RecordContext,
+    norm: str,
+    eps: float,
+    metrics: Sequence[str],
+    ra_attack: str = "pgd",
+    eps_list: Sequence[float] = (),
+    curve_attack: str = "pgd",
+    breakdown: Sequence[str] = (),
+) -> list[EvalRecord]:
+    """Records of RA / AA / curve / breakdown at one threat model (SA is norm-free: see
+    :func:`clean_record`)."""
+    n, records = runner.n, []
+    if "ra" in metrics:
+        info = _attack_info(runner, ra_attack, norm, eps)
+        records.append(
+            ctx.record(
+                "ra",
+                runner.accuracy(ra_attack, norm, eps),
+                n,
+                norm=norm,
+                eps=eps,
+                attack=ra_attack,
+                info=info,
+            )
+        )
+    if "aa" in metrics:
+        records += _aa_records(runner, ctx, norm, eps)
+    if "curve" in metrics and eps_list:
+        curve = runner.curve(curve_attack, norm, eps_list)
+        records += [
+            ctx.record(
+                "accuracy",
+                a,
+                n,
+                norm=norm,
+                eps=e,
+                attack=curve_attack,
+                tags={"sweep": "pruned"},
+                info=_attack_info(runner, curve_attack, norm, e),
+            )
+            for e, a in zip(curve.eps, curve.accuracy, strict=True)
+        ]
+    if "breakdown" in metrics and breakdown:
+        accs = attack_breakdown(runner, norm, eps, breakdown)
+        records += [
+            ctx.record("breakdown", v, n, norm=norm, eps=eps, attack=k)
+            for k, v in accs.items()
+            if k != "clean"
+        ]
+    return records
+
+
+def clean_record(runner: AttackRunner, ctx: RecordContext) -> EvalRecord:
+    """Standard accuracy (SA, seed 001 §5)."""
+    return ctx.record("sa", runner.accuracy(), runner.n)
+
+
+def _aa_records(runner: AttackRunner, ctx: RecordContext, norm: str, eps: float) -> list:
+    value = runner.accuracy("aa", norm, eps)
+    result = runner.aa_results.get((norm, float(eps)))
+    stages = dict(result.accuracy) if result is not None else {}
+    seconds = dict(result.seconds) if result is not None else {}
+    info = {"version": runner.params.autoattack.version, "stages": stages, "seconds": seconds}
+    return [ctx.record("aa", value, runner.n, norm=norm, eps=eps, attack="aa", info=info)]
+
+
+def _attack_info(runner: AttackRunner, name: str, norm: str, eps: float) -> dict[str, object]:
+    if name != "pgd":
+        return {}
+    p = runner.params.pgd
+    step = (
+        p.step_size
+        if p.step_size is not None
+        else pgd_step_size(norm, eps, p.steps, p.step_size_rule)
+    )
+    return {"steps": p.steps, "step_size": step, "restarts": p.restarts, "loss": p.loss}
+
+
+def standard_accuracy(model: nn.Module, x: Tensor, y: Tensor, batch_size: int = 256) -> float:
+    """SA of ``model`` on (x, y), batched, in eval mode."""
+    return AttackRunner(model, x, y, batch_size=batch_size, progress=False).accuracy()
+
+
+def robust_accuracy(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    norm: str,
+    eps: float,
+    attack: str = "pgd",
+    params: AttackParams | None = None,
+    seed: int = 0,
+    batch_size: int = 256,
+) -> float:
+    """RA under ``attack`` (PGD-20 by default; "aa" for AutoAttack) at (norm, ε)."""
+    runner = AttackRunner(model, x, y, params, seed, batch_size, progress=False)
+    return runner.accuracy(attack, norm, eps)
