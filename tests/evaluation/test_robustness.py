@@ -40,9 +40,10 @@ def _direct(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, x_adv: tor
 
 def test_step_size_rules() -> None:
     assert pgd_step_size("Linf", 8 / 255, 20) == pytest.approx(2 / 255)  # seed 003 §4.2
-    assert pgd_step_size("L2", 0.5, 20) == pytest.approx(0.05)
+    assert pgd_step_size("L2", 0.5, 20) == pytest.approx(2.5 * 0.5 / 20)  # auto: Madry for L2
+    assert pgd_step_size("L2", 0.5, 20, "seed003") == pytest.approx(0.5**2 / 20)  # as written
     assert pgd_step_size("Linf", 0.1, 20, "madry") == pytest.approx(0.0125)
-    with pytest.raises(ValueError, match="step_size_rule"):
+    with pytest.raises(ValueError, match="step-size rule"):
         pgd_step_size("Linf", 0.1, 20, "fast")
     attack = build_attack("pgd", trained_model(), "Linf", 8 / 255, AttackParams())
     assert isinstance(attack, RulePGD) and attack.steps == 20
@@ -72,9 +73,14 @@ def test_ra_batched_equals_per_batch_attacks() -> None:
     x, y = eval_data()
     model = trained_model()
     adv = [
-        PGD(model, "L2", 0.5, steps=20, step_size=0.05, seed=batch_seed(3, s))(
-            x[s : s + 20], y[s : s + 20]
-        )
+        PGD(
+            model,
+            "L2",
+            0.5,
+            steps=20,
+            step_size=pgd_step_size("L2", 0.5, 20),
+            seed=batch_seed(3, s),
+        )(x[s : s + 20], y[s : s + 20])
         for s in range(0, len(x), 20)
     ]
     direct = _direct(model, x, y, torch.cat(adv))

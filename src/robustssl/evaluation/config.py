@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from robustssl.attacks.step_size import StepRule
 from robustssl.attacks.threat import canonical_norm
 
 ATTACK_NAMES = ("fgsm", "pgd", "apgd-ce", "apgd-dlr", "apgd-t", "fab-t", "square", "aa")
@@ -102,12 +103,13 @@ class ThreatConfig(_Strict):
 
 class PGDConfig(_Strict):
     """PGD for RA (seed 001 §5 and seed 003 §4.2: 20 steps at test time). ``step_size`` None
-    follows ``step_size_rule``: "seed003" (L∞ ε/4, i.e. 2/255 at 8/255; L2 2ε/steps) or
+    follows ``step_size_rule`` (robustssl.attacks.step_size): "auto" (L∞ ε/4, i.e. 2/255 at 8/255;
+    L2 2.5ε/steps), "seed003" (L2 ε²/steps as the seed writes it) or
     "madry" (2.5ε/steps)."""
 
     steps: int = Field(20, ge=1)
     step_size: float | None = Field(None, gt=0)
-    step_size_rule: Literal["seed003", "madry"] = "seed003"
+    step_size_rule: StepRule = "auto"
     restarts: int = Field(1, ge=1)
     loss: Literal["ce", "dlr", "margin"] = "ce"
 

@@ -39,19 +39,10 @@ from robustssl.attacks import (
     attack_mode,
     robust_accuracy_curve,
 )
+from robustssl.attacks.step_size import pgd_step_size
 from robustssl.evaluation.config import ATTACK_NAMES, AttackParams, check_attack
 from robustssl.evaluation.records import EvalRecord, RecordContext
 from robustssl.utils import mix_seed
-
-
-def pgd_step_size(norm: str, eps: float, steps: int, rule: str = "seed003") -> float:
-    """The PGD step size for ``rule``: "seed003" (seed 003 §4.2: L∞ ε/4, L2 2ε/steps) or
-    "madry" (2.5ε/steps, Madry et al.)."""
-    if rule == "madry":
-        return 2.5 * eps / steps
-    if rule != "seed003":
-        raise ValueError(f"step_size_rule must be 'seed003' or 'madry', got {rule!r}")
-    return eps / 4 if norm == "Linf" else 2 * eps / steps
 
 
 class RulePGD(PGD):

@@ -1,0 +1,27 @@
+"""PGD step-size rules shared by training (finetuning, adversarial pretraining) and evaluation.
+
+- ``seed003`` — seed 003 §4.2 as written: L∞ α = ε/4 (2/255 at ε = 8/255, also AdvCL's PGD-20),
+  L2 α = ε²/#steps (citing the supplement of its ref. [24]).
+- ``madry`` — α = 2.5·ε/#steps (Madry et al. 2018).
+- ``auto`` (the default) — L∞ as seed 003, L2 as Madry. The literal L2 rule moves ε² in total,
+  less than the radius when ε < 1 (0.25 at ε = 0.5), which weakens the attack and so overstates
+  robustness; at ε = 1 the two L2 rules move ε and 2.5ε.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+StepRule = Literal["auto", "seed003", "madry"]
+STEP_RULES: tuple[str, ...] = ("auto", "seed003", "madry")
+
+
+def pgd_step_size(norm: str, eps: float, steps: int, rule: str = "auto") -> float:
+    """The PGD step size α for ``norm``, ``eps`` and ``steps`` under ``rule`` (see module doc)."""
+    if rule not in STEP_RULES:
+        raise ValueError(f"step-size rule must be one of {', '.join(STEP_RULES)}, got {rule!r}")
+    if steps < 1:
+        raise ValueError(f"steps must be ≥ 1, got {steps}")
+    if rule == "madry" or (rule == "auto" and norm != "Linf"):
+        return 2.5 * eps / steps
+    return eps / 4 if norm == "Linf" else eps**2 / steps

@@ -1,0 +1,37 @@
+"""Finetuning protocols (layer 5: may import data, models, objectives, attacks, methods).
+
+SLF / ALF / AFF (seed 001 §3, §5), SFF, partial (first k stages frozen), linear or 2-layer MLP head
+(seed 004), readout trained with APGD-CE-10 (seed 000 §4.3), label fractions, cross-dataset
+transfer with resizing and channel conversion, cached features for SLF. See docs/finetuning.md.
+"""
+
+from robustssl.finetune.config import (
+    AdversaryConfig,
+    AugmentationConfig,
+    FinetuneConfig,
+    FinetuneDataConfig,
+    FinetuneOptimConfig,
+    HeadConfig,
+)
+from robustssl.finetune.pretrained import PretrainedEncoder, load_pretrained_encoder
+from robustssl.finetune.protocols import PROTOCOLS, Protocol, get_protocol
+from robustssl.finetune.run import CLASSIFIER_FILE, FinetuneResult, finetune
+from robustssl.finetune.stages import backbone_stages
+
+__all__ = [
+    "CLASSIFIER_FILE",
+    "PROTOCOLS",
+    "AdversaryConfig",
+    "AugmentationConfig",
+    "FinetuneConfig",
+    "FinetuneDataConfig",
+    "FinetuneOptimConfig",
+    "FinetuneResult",
+    "HeadConfig",
+    "PretrainedEncoder",
+    "Protocol",
+    "backbone_stages",
+    "finetune",
+    "get_protocol",
+    "load_pretrained_encoder",
+]

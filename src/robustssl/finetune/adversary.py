@@ -1,0 +1,43 @@
+"""The training-time attack of ALF / AFF / adversarial partial finetuning.
+
+PGD (Madry et al.; seed 003 §4.2: 10 steps for training, L∞ α = 2/255 at ε = 8/255) runs all its
+steps from a random start and returns the last iterate (early stopping would weaken training);
+APGD-CE (seed 000 §4.3: 10 iterations to train the readout) returns its best adversarial iterate.
+The attack goes through the whole classifier (encoder + head); frozen parts stay frozen. Each
+batch gets its own seed from (run seed, epoch, step), so a resumed run repeats the same attacks.
+"""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from robustssl.attacks import APGD, PGD, Attack
+from robustssl.finetune.config import AdversaryConfig
+from robustssl.utils import mix_seed
+
+_ATTACK_STREAM = 0xA77AC  # separates attack seeds from the other per-step random streams
+
+
+def build_attack(model: nn.Module, cfg: AdversaryConfig) -> Attack:
+    """The configured attack on ``model`` (eps, steps and BN mode from ``cfg``)."""
+    if cfg.attack == "apgd":
+        return APGD(model, cfg.norm, cfg.eps, steps=cfg.steps, loss="ce", model_mode=cfg.bn_mode)
+    return PGD(
+        model,
+        cfg.norm,
+        cfg.eps,
+        steps=cfg.steps,
+        step_size=cfg.resolved_step_size(),
+        random_start=cfg.random_start,
+        early_stop=False,
+        select="last",
+        model_mode=cfg.bn_mode,
+    )
+
+
+def adversarial_batch(
+    attack: Attack, x: Tensor, y: Tensor, seed: int, epoch: int, step: int
+) -> Tensor:
+    """x_adv for one training batch, seeded by (seed, epoch, step)."""
+    attack.seed = mix_seed(seed, epoch, step, _ATTACK_STREAM)
+    return attack(x, y)

@@ -1,0 +1,253 @@
+"""Typed, validated finetuning configs (pydantic v2): a wrong key or value fails before any compute,
+naming the key and the fix. Files: ``configs/<dataset>/finetune_<protocol>.yaml``.
+
+Defaults follow AdvCL's standard linear finetuning (seed 001 §5; its public script: SGD lr 0.01,
+momentum 0.9, weight decay 2e-4, 25 epochs, lr ÷10 at epochs 15 and 20, batch 512).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from robustssl.attacks import canonical_norm
+from robustssl.attacks.step_size import StepRule, pgd_step_size
+from robustssl.data import UnknownDatasetError, dataset_names, get_info
+from robustssl.finetune.protocols import PROTOCOLS, get_protocol
+from robustssl.models import available_backbones
+
+
+def parse_fraction(value: Any) -> Any:
+    """Accept ``"8/255"`` style fractions as well as numbers (YAML reads 8/255 as a string)."""
+    if isinstance(value, str) and "/" in value:
+        num, _, den = value.partition("/")
+        try:
+            return float(num) / float(den)
+        except (ValueError, ZeroDivisionError):
+            raise ValueError(f"cannot read {value!r} as a number or a fraction (8/255)") from None
+    return value
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FinetuneDataConfig(_Strict):
+    """Target data. ``image_size``/``channels`` ``None`` = what the encoder takes (the pretraining
+    run's image size and channels), so cross-dataset runs resize and convert automatically."""
+
+    dataset: str = "fashion_mnist"
+    root: str | None = None
+    download: bool = False
+    split: str = "train"
+    eval_split: str = "test"
+    label_fraction: float = Field(1.0, gt=0, le=1)
+    val_fraction: float = Field(0.0, ge=0, lt=1)
+    batch_size: int = Field(512, gt=0)
+    eval_batch_size: int = Field(1024, gt=0)
+    image_size: int | tuple[int, int] | None = None
+    channels: Literal[1, 3] | None = None
+    in_memory: bool | None = None
+
+    @field_validator("dataset")
+    @classmethod
+    def _known_dataset(cls, name: str) -> str:
+        try:
+            return get_info(name).name
+        except UnknownDatasetError:
+            raise ValueError(
+                f"unknown dataset {name!r}; known: {', '.join(dataset_names())}"
+            ) from None
+
+    @field_validator("image_size")
+    @classmethod
+    def _positive_size(cls, v: int | tuple[int, int] | None) -> int | tuple[int, int] | None:
+        sizes = [] if v is None else [v] if isinstance(v, int) else list(v)
+        if any(s < 1 for s in sizes):
+            raise ValueError(f"image_size={v!r} must be positive, e.g. 32 or [32, 32]")
+        return v
+
+
+class ModelConfig(_Strict):
+    """The encoder when ``pretrained`` is null (random initialisation)."""
+
+    backbone: str = "small_cnn"
+    backbone_kwargs: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("backbone")
+    @classmethod
+    def _known_backbone(cls, name: str) -> str:
+        if name not in available_backbones():
+            raise ValueError(
+                f"unknown backbone {name!r}; known: {', '.join(available_backbones())}"
+            )
+        return name
+
+
+class HeadConfig(_Strict):
+    """Linear readout (seed 000 §4.2, seed 001 eq. 3) or a 2-layer ReLU MLP (seed 004)."""
+
+    name: Literal["linear", "mlp"] = "linear"
+    hidden_dim: int = Field(512, gt=0)
+    batch_norm: bool = False
+
+
+class FinetuneOptimConfig(_Strict):
+    """SGD or Adam; lr × ``gamma`` at each epoch in ``milestones`` (step schedule)."""
+
+    name: Literal["sgd", "adam"] = "sgd"
+    lr: float = Field(0.01, gt=0)
+    momentum: float = Field(0.9, ge=0, lt=1)
+    weight_decay: float = Field(2e-4, ge=0)
+    epochs: int = Field(25, gt=0)
+    milestones: list[int] = Field(default_factory=lambda: [15, 20])
+    gamma: float = Field(0.1, gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _milestones_in_range(self) -> FinetuneOptimConfig:
+        bad = [m for m in self.milestones if not 0 < m < self.epochs]
+        if bad or self.milestones != sorted(self.milestones):
+            raise ValueError(
+                f"milestones {self.milestones} must be increasing epochs in (0, {self.epochs}); "
+                "scale them with optim.epochs (e.g. optim.milestones=[6,8] for 10 epochs)"
+            )
+        return self
+
+
+class AdversaryConfig(_Strict):
+    """The training attack of ALF / AFF (/ partial). ``step_size`` None follows ``step_rule``
+    (robustssl.attacks.step_size): ``auto`` (L∞ α = ε/4 as seed 003 §4.2, 2/255 at 8/255; L2
+    α = 2.5·ε/steps), ``seed003`` (L2 α = ε²/steps as the seed writes it) or ``madry``.
+    APGD (seed 000 §4.3: APGD-CE, 10 steps) sets its own step sizes."""
+
+    attack: Literal["pgd", "apgd"] = "pgd"
+    norm: str = "Linf"
+    eps: float = Field(8 / 255, gt=0, allow_inf_nan=False)
+    steps: int = Field(10, gt=0)
+    step_size: float | None = Field(None, gt=0, allow_inf_nan=False)
+    step_rule: StepRule = "auto"
+    random_start: bool = True
+    bn_mode: Literal["eval", "train"] = "eval"
+
+    _fractions = field_validator("eps", "step_size", mode="before")(parse_fraction)
+
+    @field_validator("norm")
+    @classmethod
+    def _norm(cls, v: str) -> str:
+        return canonical_norm(v)
+
+    @model_validator(mode="after")
+    def _sensible(self) -> AdversaryConfig:
+        if self.norm == "Linf" and self.eps >= 1:
+            raise ValueError(
+                f"eps={self.eps} is ≥ 1, the whole [0,1] pixel range, for L∞; give ε in pixel "
+                "units, e.g. eps=0.031372549 (8/255) or eps=0.1"
+            )
+        if self.attack == "apgd" and self.norm == "L1":
+            raise ValueError("APGD trains only for norm Linf or L2; use attack=pgd for L1")
+        if self.attack == "apgd" and self.step_size is not None:
+            raise ValueError("APGD sets its own step sizes (η₀ = 2ε); remove adversary.step_size")
+        return self
+
+    def resolved_step_size(self) -> float:
+        """α: the explicit ``step_size`` or the ``step_rule``'s value."""
+        if self.step_size is not None:
+            return self.step_size
+        return pgd_step_size(self.norm, self.eps, self.steps, self.step_rule)
+
+
+class AugmentationConfig(_Strict):
+    """``crop_flip``: zero-pad by ``padding`` and crop back (a random translation) + horizontal
+    flip, the usual CIFAR finetuning augmentation (seed 000 §4.1 for ALF; AdvCL's script)."""
+
+    name: Literal["none", "crop_flip"] = "none"
+    padding: int = Field(4, ge=0)
+    hflip_p: float = Field(0.5, ge=0, le=1)
+
+
+class FinetuneConfig(_Strict):
+    """Everything one finetuning run needs; its JSON dump is saved in the run directory."""
+
+    name: str = Field("finetune", pattern=r"^[A-Za-z0-9_.\-]+$")
+    seed: int = 0
+    output_dir: str = "runs"
+    device: str = "auto"
+    progress_bar: bool = True
+    channels_last: bool = True
+    pretrained: str | None = None
+    model: ModelConfig | None = None
+    protocol: str = "slf"
+    freeze_stages: int | None = Field(None, ge=1)
+    head: HeadConfig = HeadConfig()
+    data: FinetuneDataConfig = FinetuneDataConfig()
+    optim: FinetuneOptimConfig = FinetuneOptimConfig()
+    adversary: AdversaryConfig | None = None
+    augmentation: AugmentationConfig = AugmentationConfig()
+    cache_features: bool | None = None
+
+    @field_validator("protocol")
+    @classmethod
+    def _known_protocol(cls, name: str) -> str:
+        return get_protocol(name).name
+
+    @model_validator(mode="after")
+    def _consistent(self) -> FinetuneConfig:
+        for problem in (
+            self._encoder_source_problem(),
+            self._protocol_problem(),
+            self._cache_problem(),
+        ):
+            if problem:
+                raise ValueError(problem)
+        return self
+
+    def _encoder_source_problem(self) -> str | None:
+        if self.pretrained is None and self.model is None:
+            return (
+                "no encoder: set pretrained=<pretraining run dir> or, for a randomly "
+                "initialised encoder, a model section (model.backbone=small_cnn)"
+            )
+        if self.pretrained is not None and self.model is not None:
+            return "the encoder comes from the pretrained run; remove the model section"
+        return None
+
+    def _protocol_problem(self) -> str | None:
+        spec = PROTOCOLS[self.protocol]
+        if spec.adversarial == "always" and self.adversary is None:
+            return (
+                f"protocol {self.protocol} trains on adversarial examples: add an adversary "
+                "section (e.g. adversary.eps=0.1 adversary.steps=10)"
+            )
+        if spec.adversarial == "never" and self.adversary is not None:
+            return (
+                f"protocol {self.protocol} trains on clean data: remove the adversary section, "
+                "or use protocol=alf (frozen encoder) / aff (whole network)"
+            )
+        if (self.protocol == "partial") != (self.freeze_stages is not None):
+            return (
+                "freeze_stages is set only with protocol=partial (freeze_stages=k freezes the "
+                "first k backbone stages)"
+            )
+        return None
+
+    def _cache_problem(self) -> str | None:
+        if not self.cache_features:
+            return None
+        if self.protocol != "slf":
+            return (
+                f"cache_features needs protocol=slf (frozen encoder, clean data); "
+                f"{self.protocol} must run the encoder every step: set cache_features=null"
+            )
+        if self.augmentation.name != "none":
+            return (
+                "cache_features needs augmentation.name=none: augmented images change every "
+                "epoch; set cache_features=false to recompute features"
+            )
+        return None
+
+    def use_cache(self) -> bool:
+        """Cache features: as set, or by default for SLF without augmentation (seed 000 §4.1)."""
+        if self.cache_features is not None:
+            return self.cache_features
+        return self.protocol == "slf" and self.augmentation.name == "none"
