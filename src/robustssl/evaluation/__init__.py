@@ -10,6 +10,14 @@ from robustssl.evaluation.config import (
 )
 from robustssl.evaluation.corruption_eval import corrupted, corruption_records
 from robustssl.evaluation.from_checkpoint import CheckpointEvaluation, evaluate_checkpoint
+from robustssl.evaluation.inversion import Inversion, feature_inversion_map, invert_representation
+from robustssl.evaluation.landscape import (
+    Landscape,
+    adversarial_landscape,
+    adversarial_loss,
+    filter_normalized_direction,
+    loss_landscape,
+)
 from robustssl.evaluation.metrics import (
     ClassificationMetrics,
     accuracy,
@@ -55,8 +63,12 @@ __all__ = [
     "EvalRecord",
     "EvaluateConfig",
     "EvaluationResult",
+    "Inversion",
+    "Landscape",
     "RecordContext",
     "accuracy",
+    "adversarial_landscape",
+    "adversarial_loss",
     "attack_breakdown",
     "build_attack",
     "check_compatible",
@@ -67,9 +79,13 @@ __all__ = [
     "evaluate",
     "evaluate_checkpoint",
     "feature_difference",
+    "feature_inversion_map",
+    "filter_normalized_direction",
     "format_summary",
+    "invert_representation",
     "layer_features",
     "local_lipschitz",
+    "loss_landscape",
     "matthews_corrcoef",
     "mcc_from_confusion",
     "merge_records",

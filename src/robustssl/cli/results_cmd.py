@@ -1,0 +1,77 @@
+"""``robustssl results STUDY_DIR [--ingest RUN_DIR ...] [--filter key=value ...]
+[--pivot rows=a,b cols=c value=v] [--csv FILE]``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "results",
+        help="show a study's results (filter, pivot, export CSV)",
+        description="Print the records of STUDY_DIR/results.sqlite as a table, filtered with "
+        "key=value pairs and optionally pivoted; --csv writes what is shown. Keys: metric, "
+        "method, protocol, threat, eps_train, label_fraction, model, dataset, norm, eps, attack, "
+        "seed, stage, kind, tags.<name>. See docs/experiments.md.",
+    )
+    parser.add_argument("study", type=Path, help="study directory (holds results.sqlite)")
+    parser.add_argument(
+        "--ingest",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="RUN_DIR",
+        help="first read RUN_DIR/evaluation/*/records.json into the store (repeatable)",
+    )
+    parser.add_argument(
+        "--filter", nargs="+", default=[], metavar="key=value", help="keep matching records"
+    )
+    parser.add_argument(
+        "--pivot",
+        nargs="+",
+        default=None,
+        metavar="rows=…|cols=…|value=…",
+        help="pivot, e.g. rows=method,protocol cols=eps value=value (the mean per cell)",
+    )
+    parser.add_argument("--csv", type=Path, default=None, help="also write the table as CSV")
+    parser.set_defaults(handler=run)
+
+
+def parse_pairs(pairs: list[str], what: str) -> dict[str, str]:
+    """``["a=1", "b=x"]`` → {"a": "1", "b": "x"}; a pair without "=" is an error."""
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"{what} {pair!r} is not key=value (e.g. metric=ra)")
+        out[key] = value
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    from robustssl.experiments.formats import to_csv, to_text
+    from robustssl.experiments.store import ResultsStore
+    from robustssl.experiments.tables import listing, pivot, pivot_spec
+
+    filters = parse_pairs(args.filter, "--filter")
+    spec = pivot_spec(parse_pairs(args.pivot, "--pivot")) if args.pivot is not None else None
+    with ResultsStore(args.study, create=bool(args.ingest)) as store:
+        for run_dir in args.ingest:
+            done = store.ingest(run_dir)
+            print(
+                f"ingested {run_dir}: {done.inserted} new, {done.updated} updated, "
+                f"{done.unchanged} unchanged records from {len(done.files)} file(s)"
+            )
+        rows = store.rows(**filters)
+    if not rows:
+        print(f"no records match {filters or '(no filter)'} in {args.study}")
+        return 1
+    table = pivot(rows, *spec) if spec is not None else listing(rows)
+    print(to_text(table), end="")
+    if args.csv is not None:
+        args.csv.parent.mkdir(parents=True, exist_ok=True)
+        args.csv.write_text(to_csv(table))
+        print(f"wrote {args.csv}")
+    return 0

@@ -1,0 +1,284 @@
+"""``robustssl report STUDY_DIR``: the study's tables, figures, config and gradient-masking
+findings in ``<study>/report/`` (SPEC.md §9).
+
+Written there: ``tables/<name>.{md,csv,tex}`` for every seed layout the records fill
+(:func:`robustssl.experiments.tables.seed_tables`), ``figures/*.{png,svg}`` (robustness curves
+per dataset, clean-vs-attacked confusion matrices, t-SNE plots from the evaluations' ``tsne_*.npz``,
+and every figure a stage left in ``<run>/figures/``, e.g. loss landscapes and inversion maps),
+``records.csv`` (every record) and ``index.html``: one static page, inline CSS, images referenced
+relatively, no script and no external asset, so it opens from disk or any file server.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from robustssl.evaluation.records import code_version, now
+from robustssl.experiments import figures as figs
+from robustssl.experiments.formats import Table, to_csv, to_html, to_latex, to_markdown
+from robustssl.experiments.points import format_eps, model_key
+from robustssl.experiments.store import ResultsStore
+from robustssl.experiments.tables import seed_tables
+
+CONFIG_FILES = ("experiment.yaml", "study.yaml", "config.yaml", "config.json")
+MAX_FIGURES_PER_KIND = 12
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;
+max-width:1200px;padding:0 1em;color:#222;line-height:1.4}
+h1{border-bottom:2px solid #446;padding-bottom:.2em}h2{margin-top:2em;color:#335}
+table{border-collapse:collapse;margin:1em 0;font-size:.9em}
+caption{font-weight:bold;text-align:left;padding:.3em 0}
+th,td{border:1px solid #ccc;padding:.25em .6em}thead th{background:#eef}
+td.num{text-align:right;font-variant-numeric:tabular-nums}
+tr.section th{background:#f6f6f6;text-align:left}
+figure{display:inline-block;margin:1em;vertical-align:top}
+figure img{max-width:100%;border:1px solid #ddd}figcaption{font-size:.85em;color:#555}
+pre{background:#f7f7f7;padding:1em;overflow:auto;font-size:.85em}
+.sev-warning{color:#a60}.sev-error,.sev-critical{color:#b00;font-weight:bold}
+.links a{margin-right:.6em;font-size:.85em}
+"""
+
+
+@dataclass
+class Report:
+    """What :func:`build_report` wrote."""
+
+    out_dir: Path
+    index: Path
+    tables: list[Table] = field(default_factory=list)
+    figures: list[Path] = field(default_factory=list)
+    findings: int = 0
+
+
+def _slug(text: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-." else "_" for ch in text).strip("_")
+
+
+def study_config(study_dir: Path) -> tuple[str, str] | None:
+    """(file name, text) of the study's experiment file, the first of ``CONFIG_FILES``."""
+    for name in CONFIG_FILES:
+        path = study_dir / name
+        if path.is_file():
+            return name, path.read_text()
+    return None
+
+
+def write_tables(tables: list[Table], out_dir: Path) -> None:
+    """``<out_dir>/<name>.md|csv|tex`` for each table."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for t in tables:
+        (out_dir / f"{t.name}.md").write_text(to_markdown(t))
+        (out_dir / f"{t.name}.csv").write_text(to_csv(t))
+        (out_dir / f"{t.name}.tex").write_text(to_latex(t))
+
+
+def curve_figures(rows: list[dict[str, Any]], out_dir: Path) -> list[Path]:
+    """One robustness-curve figure per dataset with accuracy points."""
+    out = []
+    for dataset in dict.fromkeys(r["dataset"] for r in rows):
+        curves = figs.curves_from_rows([r for r in rows if r["dataset"] == dataset])
+        if any(len(pts) > 1 for c in curves.values() for pts in c.values()):
+            title = f"Accuracy under PGD vs ε_test on {dataset}"
+            out.append(
+                figs.robustness_curves(curves, out_dir / f"curves_{_slug(str(dataset))}", title).png
+            )
+    return out
+
+
+def confusion_figures(rows: list[dict[str, Any]], out_dir: Path) -> list[Path]:
+    """Clean vs PGD confusion matrices of each model (first ``MAX_FIGURES_PER_KIND``)."""
+    cms = [r for r in rows if r["metric"] == "confusion_matrix" and "tags.corruption" not in r]
+    clean = {model_key(r): r for r in cms if r.get("tags.data") == "clean"}
+    out = []
+    for r in cms:
+        base = clean.get(model_key(r))
+        if r.get("tags.data") != "pgd" or base is None or len(out) >= MAX_FIGURES_PER_KIND:
+            continue
+        eps = format_eps(r["eps"], r["norm"])
+        name = _slug(f"confusion_{r['model']}_{r['norm']}_{eps}_s{r['seed']}")
+        titles = ("clean", f"PGD {r['norm']} ε = {eps}")
+        out.append(
+            figs.confusion_pair(base["value"], r["value"], out_dir / name, titles=titles).png
+        )
+    return out
+
+
+def tsne_figures(store: ResultsStore, out_dir: Path) -> list[Path]:
+    """A t-SNE scatter for every ``evaluation/*/tsne_*.npz`` of the stages' run dirs."""
+    out = []
+    for stage in store.stages():
+        run = store.stage_path(stage)
+        if run is None or not run.is_dir():
+            continue
+        for npz in sorted(run.glob("evaluation/*/tsne_*.npz")):
+            if len(out) >= MAX_FIGURES_PER_KIND:
+                return out
+            with np.load(npz) as data:
+                emb, labels = data["embedding"], data["labels"]
+                adv = data.get("adversarial")
+            name = _slug(f"tsne_{run.name}_{npz.parent.name}_{npz.stem[5:]}")
+            title = f"t-SNE {run.name}: {npz.stem[5:]}"
+            out.append(figs.tsne_scatter(emb, labels, out_dir / name, adv, title=title).png)
+    return out
+
+
+def stage_figures(store: ResultsStore, out_dir: Path) -> list[Path]:
+    """Copies of the figures stages saved in ``<run>/figures/`` (PNG, with their SVG)."""
+    out = []
+    for stage in store.stages():
+        run = store.stage_path(stage)
+        if run is None:
+            continue
+        for png in sorted((run / "figures").glob("*.png")):
+            target = out_dir / _slug(f"{run.name}_{png.stem}")
+            out_dir.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(png, target.with_suffix(".png"))
+            if png.with_suffix(".svg").is_file():
+                shutil.copyfile(png.with_suffix(".svg"), target.with_suffix(".svg"))
+            out.append(target.with_suffix(".png"))
+    return out
+
+
+def records_csv(rows: list[dict[str, Any]]) -> str:
+    """Every record as CSV (lists, dicts as JSON)."""
+    keys = list(dict.fromkeys(k for r in rows for k in r if k != "tags"))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=keys, lineterminator="\n")
+    writer.writeheader()
+    for r in rows:
+        writer.writerow(
+            {k: json.dumps(r[k]) if isinstance(r.get(k), (list, dict)) else r.get(k) for k in keys}
+        )
+    return buffer.getvalue()
+
+
+def build_report(study_dir: str | Path, out_dir: str | Path | None = None) -> Report:
+    """Write the report of ``study_dir`` (its ``results.sqlite`` must exist); see the module
+    docstring for what is written."""
+    study = Path(study_dir)
+    out = Path(out_dir) if out_dir is not None else study / "report"
+    with ResultsStore(study, create=False) as store:
+        rows, stages = store.rows(), store.stages()
+        tables = seed_tables(rows)
+        fig_dir = out / "figures"
+        figures = curve_figures(rows, fig_dir) + confusion_figures(rows, fig_dir)
+        figures += tsne_figures(store, fig_dir) + stage_figures(store, fig_dir)
+    write_tables(tables, out / "tables")
+    (out / "records.csv").write_text(records_csv(rows))
+    findings = [r for r in rows if r["metric"] == "diagnostic"]
+    page = render_index(study, tables, figures, findings, stages, out)
+    index = out / "index.html"
+    index.write_text(page)
+    return Report(out, index, tables, figures, len(findings))
+
+
+def _findings_html(findings: list[dict[str, Any]]) -> str:
+    if not findings:
+        return "<p>No gradient-masking finding was recorded (diagnostics off or all clean).</p>"
+    head = ("Model", "Norm", "ε", "Check", "Severity", "Value", "Message")
+    rows = []
+    for r in findings:
+        sev = str(r["info"].get("severity", "?"))
+        value = "–" if r["value"] is None else f"{r['value']:.4g}"
+        cells = (
+            r["model"],
+            r["norm"] or "–",
+            format_eps(r["eps"], r["norm"]),
+            r["attack"] or "–",
+            sev,
+            value,
+            r["info"].get("message", ""),
+        )
+        tds = "".join(f"<td>{html.escape(str(c))}</td>" for c in cells)
+        rows.append(f'<tr class="data sev-{html.escape(sev)}">{tds}</tr>')
+    ths = "".join(f"<th>{h}</th>" for h in head)
+    return (
+        f'<table class="results" id="table-findings"><caption>Gradient-masking findings'
+        f"</caption><thead><tr>{ths}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _stages_html(stages: list[dict[str, Any]]) -> str:
+    head = ("Kind", "Name", "Status", "Seconds", "Error")
+    rows = []
+    for s in stages:
+        secs = "–" if s["seconds"] is None else f"{s['seconds']:.1f}"
+        cells = (s["kind"], s["name"], s["status"], secs, s["error"] or "")
+        rows.append(
+            '<tr class="data">'
+            + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells)
+            + "</tr>"
+        )
+    ths = "".join(f"<th>{h}</th>" for h in head)
+    configs = "".join(
+        f"<details><summary>{html.escape(s['kind'])} {html.escape(s['name'])}: config and "
+        f"labels</summary><pre>{html.escape(json.dumps(s['config'], indent=1))}\n"
+        f"{html.escape(json.dumps(s['labels']))}</pre></details>"
+        for s in stages
+        if s["config"] or s["labels"]
+    )
+    return (
+        f'<table class="results" id="table-stages"><caption>Stages</caption><thead><tr>{ths}'
+        f"</tr></thead><tbody>{''.join(rows)}</tbody></table>{configs}"
+    )
+
+
+def render_index(
+    study: Path,
+    tables: list[Table],
+    figures: list[Path],
+    findings: list[dict[str, Any]],
+    stages: list[dict[str, Any]],
+    out: Path,
+) -> str:
+    """The static ``index.html``."""
+    esc = html.escape
+    parts = [
+        f"<h1>Robustness study: {esc(study.name)}</h1>",
+        f"<p>Generated {esc(now())} by robustssl {esc(code_version())} from "
+        f"{esc(str(study / 'results.sqlite'))}; {len(tables)} tables, {len(figures)} "
+        f"figures, {len(findings)} gradient-masking findings.</p>",
+        '<nav><a href="#tables">Tables</a> · <a href="#figures">Figures</a> · '
+        '<a href="#findings">Gradient masking</a> · <a href="#config">Config</a> · '
+        '<a href="#stages">Stages</a></nav>',
+        '<h2 id="tables">Tables</h2>',
+    ]
+    if not tables:
+        parts.append("<p>No record fills a seed table yet.</p>")
+    for t in tables:
+        links = " ".join(
+            f'<a href="tables/{esc(t.name)}.{ext}">{ext}</a>' for ext in ("md", "csv", "tex")
+        )
+        parts += [to_html(t), f'<p class="links">{links}</p>']
+    parts.append('<h2 id="figures">Figures</h2>')
+    for f in figures:
+        rel = f.relative_to(out).as_posix()
+        parts.append(
+            f'<figure><img src="{esc(rel)}" alt="{esc(f.stem)}">'
+            f'<figcaption>{esc(f.stem)} (<a href="{esc(rel[:-4])}.svg">svg</a>)'
+            "</figcaption></figure>"
+        )
+    parts += ['<h2 id="findings">Gradient-masking findings</h2>', _findings_html(findings)]
+    config = study_config(study)
+    parts.append('<h2 id="config">Study config</h2>')
+    parts.append(
+        f"<p>{esc(config[0])}</p><pre>{esc(config[1])}</pre>"
+        if config
+        else f"<p>No experiment file ({', '.join(CONFIG_FILES)}) in the study dir.</p>"
+    )
+    parts += ['<h2 id="stages">Stages</h2>', _stages_html(stages)]
+    body = "\n".join(parts)
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>robustssl report: {esc(study.name)}</title><style>{_CSS}</style></head>"
+        f"<body>\n{body}\n</body></html>\n"
+    )

@@ -1,0 +1,104 @@
+"""``build_report`` and the ``robustssl results`` / ``robustssl report`` commands."""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+import pytest
+from reportfix import EXPERIMENT, build_study
+
+from robustssl.cli import main
+from robustssl.experiments.report import Report, build_report
+from robustssl.experiments.store import ResultsStore
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Report]:
+    study = tmp_path_factory.mktemp("study")
+    build_study(study)
+    return study, build_report(study)
+
+
+def test_report_files(report: tuple[Path, Report]) -> None:
+    study, rep = report
+    assert rep.out_dir == study / "report" and rep.index.is_file()
+    for t in rep.tables:
+        for ext in ("md", "csv", "tex"):
+            assert (rep.out_dir / "tables" / f"{t.name}.{ext}").stat().st_size > 0
+    names = sorted(p.name for p in rep.figures)
+    assert names == [
+        "advcl_alf_land.png",
+        "confusion_advcl_alf_Linf_0.1_s0.png",
+        "confusion_advcl_slf_Linf_0.1_s0.png",
+        "confusion_simclr_alf_Linf_0.1_s0.png",
+        "confusion_simclr_slf_Linf_0.1_s0.png",
+        "confusion_supervised_slf_Linf_0.1_s0.png",
+        "curves_fashion_mnist.png",
+        "tsne_advcl_alf_default_encoder_Linf.png",
+    ]
+    assert all(p.is_file() and p.with_suffix(".svg").is_file() for p in rep.figures)
+    with ResultsStore(study) as store:
+        n = store.count()
+    with (rep.out_dir / "records.csv").open() as f:
+        assert len(list(csv.DictReader(f))) == n
+    assert rep.findings == 1
+
+
+def test_index_html_is_self_contained(report: tuple[Path, Report]) -> None:
+    _, rep = report
+    page = rep.index.read_text()
+    assert "<script" not in page and "http://" not in page and "https://" not in page
+    srcs = re.findall(r'<img src="([^"]+)"', page)
+    assert len(srcs) == len(rep.figures)
+    assert all(not s.startswith("/") and (rep.out_dir / s).is_file() for s in srcs)
+    for t in rep.tables:
+        assert f'id="table-{t.name}"' in page
+    assert page.count('<tr class="data sev-warning">') == 1
+    assert "Square beat PGD by 3.0 pp" in page
+    assert "demo &lt;study&gt;" in page and EXPERIMENT not in page  # the config, escaped
+    assert page.count("<details>") == 5  # each finetune stage's config and labels
+
+
+def test_report_needs_a_store(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="no results store"):
+        build_report(tmp_path)
+
+
+def test_results_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    study = tmp_path / "study"
+    runs = build_study(tmp_path / "runs_only")
+    args = ["results", str(study), *[a for r in runs[:2] for a in ("--ingest", str(r))]]
+    assert main([*args, "--filter", "metric=sa"]) == 0
+    out = capsys.readouterr().out
+    assert "ingested" in out and out.count("new") == 2
+    assert re.search(
+        r"supervised\s+slf\s+supervised_slf\s+fashion_mnist\s+sa\s+–\s+–\s+–\s+0\.9100", out
+    )
+    csv_path = tmp_path / "pivot.csv"
+    pivot = ["--pivot", "rows=method,protocol", "cols=eps"]
+    assert (
+        main(["results", str(study), "--filter", "metric=accuracy", *pivot, "--csv", str(csv_path)])
+        == 0
+    )
+    assert csv_path.read_text().splitlines() == [
+        "method,protocol,eps=0,eps=0.05,eps=0.1",
+        "supervised,slf,0.9100,0.4000,0.0500",
+        "simclr,slf,0.8000,0.3500,0.1000",
+    ]
+    assert main(["results", str(study), "--filter", "metric=nothing"]) == 1
+    assert main(["results", str(study), "--filter", "metric"]) == 2
+    assert "is not key=value" in capsys.readouterr().err
+    assert main(["results", str(study), "--pivot", "cols=eps"]) == 2
+    assert main(["results", str(tmp_path / "missing")]) == 2
+    assert "no results store" in capsys.readouterr().err
+    assert not (tmp_path / "missing").exists()
+
+
+def test_report_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    build_study(tmp_path)
+    assert main(["report", str(tmp_path), "--out", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert f"report: {tmp_path / 'out' / 'index.html'} (5 tables, 8 figures, 1" in out
+    assert main(["report", str(tmp_path / "nothing")]) == 2

@@ -1,0 +1,320 @@
+"""The seeds' table layouts from stored records, against hand-built Markdown (numbers from the
+seeds themselves), plus CSV / LaTeX / HTML renderings and the generic pivot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from studyfix import write_study
+
+from robustssl.evaluation.records import EvalRecord, RecordContext
+from robustssl.experiments.formats import (
+    Table,
+    latex_escape,
+    to_csv,
+    to_html,
+    to_latex,
+    to_markdown,
+    to_text,
+)
+from robustssl.experiments.points import format_eps, format_fraction
+from robustssl.experiments.store import ResultsStore
+from robustssl.experiments.tables import (
+    attack_tables,
+    eps_train_tables,
+    finetune_columns_tables,
+    finetune_gain_tables,
+    label_fraction_tables,
+    listing,
+    method_eps_tables,
+    pivot,
+    pivot_spec,
+    pretrain_finetune_tables,
+    seed_tables,
+)
+
+
+def _rows(tmp_path: Path, stages: list[tuple[dict[str, Any], list[EvalRecord]]]) -> list[dict]:
+    with ResultsStore(tmp_path) as store:
+        for i, (labels, records) in enumerate(stages):
+            sid = store.add_stage("finetune", f"s{i}", labels=labels)
+            store.insert_records(records, stage_id=sid)
+        return store.rows()
+
+
+def _ctx(method: str, protocol: str = "slf", dataset: str = "cifar10") -> RecordContext:
+    return RecordContext(
+        model=f"{method}_{protocol}_{dataset}",
+        pretraining=method,
+        finetune=protocol,
+        dataset=dataset,
+    )
+
+
+def _curve(ctx: RecordContext, norm: str, points: dict[float, float]) -> list[EvalRecord]:
+    return [
+        ctx.record("accuracy", a, 100, norm=norm, eps=e, attack="pgd") for e, a in points.items()
+    ]
+
+
+def test_method_eps_seed003_layout(tmp_path: Path) -> None:
+    t0 = _curve(_ctx("Baseline T0"), "Linf", {0: 0.8546, 3 / 255: 0.7209, 8 / 255: 0.4469})
+    t3 = _curve(_ctx("SS T3"), "Linf", {0: 0.8461, 3 / 255: 0.7333})
+    (table,) = method_eps_tables(_rows(tmp_path, [({}, t0), ({}, t3)]))
+    assert to_markdown(table) == (
+        "**Top-1 accuracy (%) on cifar10 at ε_test (L∞)**\n\n"
+        "| Method / ε_test | 0 | 3/255 | 8/255 |\n"
+        "| :--- | ---: | ---: | ---: |\n"
+        "| Baseline T0 | 85.46 | 72.09 | 44.69 |\n"
+        "| SS T3 | 84.61 | 73.33 | – |\n"
+    )
+    assert to_csv(table).splitlines() == [
+        "Method / ε_test,0,3/255,8/255",
+        "Baseline T0,85.46,72.09,44.69",
+        "SS T3,84.61,73.33,",
+    ]
+
+
+def test_curve_beats_ra_beats_sa_and_corruptions_are_ignored(tmp_path: Path) -> None:
+    ctx = _ctx("m")
+    records = [
+        ctx.record("sa", 0.90, 100),
+        ctx.record("sa", 0.10, 100, tags={"corruption": "fog", "severity": 1}),
+        ctx.record("ra", 0.50, 100, norm="L2", eps=0.5, attack="pgd"),
+        ctx.record("ra", 0.45, 100, norm="L2", eps=0.25, attack="pgd"),
+        ctx.record("accuracy", 0.60, 100, norm="L2", eps=0.25, attack="pgd"),
+    ]
+    (table,) = method_eps_tables(_rows(tmp_path, [({}, records)]))
+    assert table.columns == [("0",), ("0.25",), ("0.5",)]
+    assert table.cells == [[90.0, 60.0, 50.0]]
+
+
+def test_pretrain_finetune_seed001_table1_layout(tmp_path: Path) -> None:
+    numbers = {  # seed 001 Table 1 (CIFAR-10 and CIFAR-100 columns)
+        ("Supervised", "slf"): ((0.4222, 0.444, 0.7977), (0.1953, 0.2341, 0.5053)),
+        ("AdvCL", "slf"): ((0.4257, 0.5045, 0.8085), (0.1978, 0.2767, 0.4834)),
+        ("Supervised", "aff"): ((0.4619, 0.4989, 0.7986), (0.2161, 0.2586, 0.5222)),
+        ("AdvCL", "aff"): ((0.4977, 0.5277, 0.8362), None),
+    }
+    stages = []
+    for (method, protocol), per_dataset in numbers.items():
+        for dataset, nums in zip(("cifar10", "cifar100"), per_dataset, strict=True):
+            if nums is None:
+                continue
+            ctx, (aa, ra, sa) = _ctx(method, protocol, dataset), nums
+            stages.append(
+                (
+                    {},
+                    [
+                        ctx.record("aa", aa, 100, norm="Linf", eps=8 / 255, attack="aa"),
+                        ctx.record("ra", ra, 100, norm="Linf", eps=8 / 255, attack="pgd"),
+                        ctx.record("sa", sa, 100),
+                    ],
+                )
+            )
+    (table,) = pretrain_finetune_tables(_rows(tmp_path, stages))
+    c = "cifar10 AA(%) | cifar10 RA(%) | cifar10 SA(%) | cifar100 AA(%) | cifar100 RA(%) | "
+    assert to_markdown(table) == (
+        "**AA / RA / SA (%) by pretraining and finetuning, L∞ ε = 8/255**\n\n"
+        f"| Pretraining Method | Finetuning Method | {c}cifar100 SA(%) |\n"
+        "| :--- | :--- | ---: | ---: | ---: | ---: | ---: | ---: |\n"
+        "| Supervised | Standard linear finetuning (SLF) | 42.22 | 44.40 | 79.77 | 19.53 | 23.41 "
+        "| 50.53 |\n"
+        "| AdvCL |  | 42.57 | 50.45 | 80.85 | 19.78 | 27.67 | 48.34 |\n"
+        "| Supervised | Adversarial full finetuning (AFF) | 46.19 | 49.89 | 79.86 | 21.61 | 25.86 "
+        "| 52.22 |\n"
+        "| AdvCL |  | 49.77 | 52.77 | 83.62 | – | – | – |\n"
+    )
+    tex = to_latex(table)
+    assert r"\multicolumn{3}{c}{cifar10} & \multicolumn{3}{c}{cifar100} \\" in tex
+    assert r"\cmidrule(lr){3-5} \cmidrule(lr){6-8}" in tex
+    assert r"Pretraining Method & Finetuning Method & AA(\%) & RA(\%) & SA(\%)" in tex
+    assert r"AdvCL &  & 49.77 & 52.77 & 83.62 & -- & -- & -- \\" in tex
+    assert tex.count(r"\\") == 1 + 1 + 4  # group header, column header, 4 rows
+    html = to_html(table)
+    assert '<th colspan="3">cifar10</th>' in html and html.count('<tr class="data">') == 4
+
+
+def test_finetune_columns_seed001_table3_layout(tmp_path: Path) -> None:
+    stages = []
+    for method, (slf, alf) in {
+        "Supervised": ((0.444, 0.7977), (0.4675, 0.7906)),
+        "AdvCL": ((0.5045, 0.8085), (0.5201, 0.7939)),
+    }.items():
+        for protocol, (ra, sa) in (("slf", slf), ("alf", alf)):
+            ctx = _ctx(method, protocol)
+            stages.append(
+                (
+                    {},
+                    [
+                        ctx.record("ra", ra, 100, norm="Linf", eps=8 / 255, attack="pgd"),
+                        ctx.record("sa", sa, 100),
+                    ],
+                )
+            )
+    (table,) = finetune_columns_tables(_rows(tmp_path, stages))
+    assert to_markdown(table).splitlines()[2:] == [
+        "| Method | SLF RA(%) | SLF SA(%) | ALF RA(%) | ALF SA(%) |",
+        "| :--- | ---: | ---: | ---: | ---: |",
+        "| Supervised | 44.40 | 79.77 | 46.75 | 79.06 |",
+        "| AdvCL | 50.45 | 80.85 | 52.01 | 79.39 |",
+    ]
+
+
+def _eps_train_stages() -> list[tuple[dict[str, Any], list[EvalRecord]]]:
+    stages = []  # seed 002 Tables 5.1 (accuracy) and 5.3 (MCC), first two rows and columns
+    for eps_train, accs, mccs in (
+        (0.0, (0.7479, 0.4345), (0.460, 0.21)),
+        (0.2, (0.7081, 0.599), (0.433, 0.345)),
+    ):
+        ctx = RecordContext(
+            model=f"ross_{eps_train}", pretraining="simclr", finetune="slf", dataset="cifar10"
+        )
+        labels = {"threat": "L2" if eps_train else "none", "eps_train": eps_train}
+        recs = _curve(ctx, "L2", {0.0: accs[0], 0.2: accs[1]})
+        recs += [
+            ctx.record("mcc", mccs[0], 100, tags={"data": "clean"}),
+            ctx.record("mcc", mccs[1], 100, norm="L2", eps=0.2, attack="pgd", tags={"data": "pgd"}),
+        ]
+        stages.append((labels, recs))
+    return stages
+
+
+def test_eps_train_seed002_accuracy_and_mcc(tmp_path: Path) -> None:
+    rows = _rows(tmp_path, _eps_train_stages())
+    (acc,) = eps_train_tables(rows, "accuracy")
+    (mcc,) = eps_train_tables(rows, "mcc")
+    header = "| Fine-Tuned Model ε | Evaluation ε Parameter 0 | Evaluation ε Parameter 0.2 |"
+    assert to_markdown(acc) == (
+        "**Accuracy simclr (SLF) on cifar10, L2**\n\n" + header + "\n"
+        "| :--- | ---: | ---: |\n| 0 | 74.79 | 43.45 |\n| 0.2 | 70.81 | 59.90 |\n"
+    )
+    assert to_markdown(mcc).splitlines()[0] == "**MCC simclr (SLF) on cifar10, L2**"
+    assert to_markdown(mcc).splitlines()[4:] == ["| 0 | 0.460 | 0.210 |", "| 0.2 | 0.433 | 0.345 |"]
+    # a single ε_train is not an ε_train × ε_test table
+    assert eps_train_tables(_rows(tmp_path / "one", _eps_train_stages()[:1])) == []
+
+
+def test_finetune_gain_seed002_table56(tmp_path: Path) -> None:
+    stages = []
+    for protocol, accs in (("alf", (0.5844, 0.5458)), ("slf", (0.6157, 0.5541))):
+        stages.append(({}, _curve(_ctx("RoSS", protocol), "L2", {0.0: accs[0], 0.2: accs[1]})))
+    (table,) = finetune_gain_tables(_rows(tmp_path, stages))
+    md = to_markdown(table).splitlines()
+    assert md[4:] == [
+        "| RoSS ALF | 58.44 | 54.58 |",
+        "| RoSS SLF | 61.57 | 55.41 |",
+        "| **Robustness Improvement** |  |  |",
+        "| RoSS (ALF − SLF) | -3.13 | -0.83 |",
+    ]
+
+
+def test_label_fraction_seed004_table1(tmp_path: Path) -> None:
+    numbers = {  # seed 004 Table 1
+        ("supervised", "slf"): (0.9393, 0.6439, 0.3092),
+        ("simclr", "slf"): (0.7479, 0.7083, 0.6756),
+        ("simclr", "sff"): (0.7705, 0.7136, None),
+    }
+    stages = []
+    for (method, protocol), accs in numbers.items():
+        for fraction, acc in zip((1.0, 0.1, 0.01), accs, strict=True):
+            if acc is not None:
+                ctx = _ctx(f"{method}", protocol)
+                ctx = RecordContext(f"{ctx.model}_{fraction}", method, protocol, "cifar10")
+                stages.append(({"label_fraction": fraction}, [ctx.record("sa", acc, 100)]))
+    (table,) = label_fraction_tables(_rows(tmp_path, stages))
+    assert to_markdown(table).splitlines()[2:] == [
+        "| % of Labels Available at Train Time | supervised (SLF) | simclr (SLF) | simclr (SFF) |",
+        "| :--- | ---: | ---: | ---: |",
+        "| 100% | 93.93% | 74.79% | 77.05% |",
+        "| 10% | 64.39% | 70.83% | 71.36% |",
+        "| 1% | 30.92% | 67.56% | – |",
+    ]
+
+
+def test_attack_seed000_figure14_table(tmp_path: Path) -> None:
+    stages = []
+    for method, (sa, fgsm, pgd, aa) in {
+        "simclr": (0.91, 0.21, 0.0, 0.0),
+        "supervised": (0.94, 0.35, 0.0062, 0.0),
+    }.items():
+        ctx = _ctx(method)
+        recs = [ctx.record("sa", sa, 100)]
+        recs += [
+            ctx.record("breakdown", v, 100, norm="Linf", eps=8 / 255, attack=a)
+            for a, v in (("worst_case", aa), ("aa", aa), ("pgd", pgd), ("fgsm", fgsm))
+        ]
+        stages.append(({}, recs))
+    (table,) = attack_tables(_rows(tmp_path, stages))
+    assert to_markdown(table).splitlines()[2:] == [
+        "| Model | Clean | FGSM | PGD | AA | Worst case |",
+        "| :--- | ---: | ---: | ---: | ---: | ---: |",
+        "| simclr | 91.00 | 21.00 | 0.00 | 0.00 | 0.00 |",
+        "| supervised | 94.00 | 35.00 | 0.62 | 0.00 | 0.00 |",
+    ]
+
+
+def test_seed_tables_on_a_study(tmp_path: Path) -> None:
+    with ResultsStore(tmp_path) as store:
+        for run in write_study(tmp_path):
+            store.ingest(run)
+        rows = store.rows()
+    names = [t.name for t in seed_tables(rows)]
+    assert names == [
+        "method_eps_fashion_mnist_Linf",
+        "pretrain_finetune_Linf_0.1",
+        "finetune_columns_fashion_mnist_Linf_0.1",
+        "finetune_gain_fashion_mnist_Linf_alf_slf",
+        "attacks_fashion_mnist_Linf_0.1",
+    ]
+    (method_eps,) = method_eps_tables(rows)
+    # the runs differ in protocol and training threat, so those label the rows
+    assert [r[0] for r in method_eps.rows] == [
+        "supervised (SLF, ε_train=0)",
+        "simclr (SLF, ε_train=0)",
+        "simclr (ALF, ε_train=0)",
+        "advcl (SLF, L∞ ε_train=0.1)",
+        "advcl (ALF, L∞ ε_train=0.1)",
+    ]
+    assert method_eps.cells[0] == pytest.approx([91.0, 40.0, 5.0])
+
+
+def test_formats_escape_and_validate() -> None:
+    assert latex_escape("a_b & 50% ε→∞") == r"a\_b \& 50\% $\epsilon$$\rightarrow$$\infty$"
+    with pytest.raises(ValueError, match="2 rows × 1 columns"):
+        Table("t", "T", ("r",), [("a",), ("b",)], [("c",)], [[1.0]])
+    t = Table("t", "T | x", ("r",), [("a|b",)], [("c",)], [[None]], caption="note")
+    assert "a\\|b" in to_markdown(t) and to_markdown(t).endswith("\nnote\n")
+    assert to_text(t).splitlines()[-1].split() == ["a|b", "–"]
+    assert (format_eps(8 / 255, "Linf"), format_eps(0.1, "Linf"), format_eps(0.5, "L2")) == (
+        "8/255",
+        "0.1",
+        "0.5",
+    )
+    assert [format_fraction(f) for f in (1.0, 0.1, 0.01)] == ["100%", "10%", "1%"]
+
+
+def test_pivot_and_listing(tmp_path: Path) -> None:
+    ctx_a, ctx_b = _ctx("a"), _ctx("b")
+    rows = _rows(
+        tmp_path,
+        [
+            ({}, _curve(ctx_a, "Linf", {0.0: 0.9, 0.1: 0.5})),
+            ({}, [*_curve(ctx_b, "Linf", {0.1: 0.3}), ctx_b.record("sa", 0.8, 10)]),
+        ],
+    )
+    table = pivot([r for r in rows if r["metric"] == "accuracy"], ["method"], "eps")
+    assert table.rows == [("a",), ("b",)]
+    assert table.columns == [("eps=0",), ("eps=0.1",)]
+    assert table.cells == [[0.9, 0.5], [None, 0.3]]
+    assert pivot_spec({"rows": "method,protocol", "cols": "eps"}) == (
+        ["method", "protocol"],
+        "eps",
+        "value",
+    )
+    with pytest.raises(ValueError, match="rows=KEY"):
+        pivot_spec({"cols": "eps"})
+    flat = listing(rows)
+    assert len(flat.rows) == 4 and flat.cells[-1] == [0.8]
