@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
 
+from robustssl.data import ImageDataset
 from robustssl.data.views import SimCLRViews
 from robustssl.models import ProjectionHead
 
@@ -44,6 +46,21 @@ class PretrainMethod(nn.Module, ABC):
     @abstractmethod
     def step(self, x: Tensor, y: Tensor, generator: torch.Generator) -> MethodStep:
         """Loss on a batch x ∈ [0,1] (B, C, H, W) with labels y (−1 where unknown)."""
+
+    @classmethod
+    def check_ready(cls, cfg: Any) -> None:
+        """Called by ``pretrain()`` before the run directory is made: raise when an input the
+        method needs (e.g. AdvCL's ClusterFit encoder run) is missing. Default: nothing."""
+
+    def prepare_data(self, train: ImageDataset, run_dir: Path) -> ImageDataset:
+        """Called once by ``pretrain()`` before training: the data the loader draws from (AdvCL
+        adds pseudo-label columns, cached in ``run_dir``). Default: ``train`` unchanged."""
+        return train
+
+    def export_encoder(self) -> nn.Module:
+        """The encoder used downstream, saved as ``encoder.safetensors``: a plain Encoder (a
+        multi-BN method returns one BN branch, e.g. ACL's adversarial one)."""
+        return self.encoder
 
 
 class ProjectedViewsMethod(PretrainMethod):

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from robustssl.data import UnknownDatasetError, dataset_names, get_info
 from robustssl.data.views import SimCLRViewConfig
+from robustssl.methods.adversary import AdversaryConfig
 from robustssl.methods.optim import OptimConfig
 from robustssl.models import available_backbones
 
@@ -37,6 +38,8 @@ class SimCLRConfig(_Strict):
     n_views: int = Field(2, ge=2)
     projection: ProjectionConfig = ProjectionConfig()
     views: SimCLRViewConfig = SimCLRViewConfig()
+    # λ of seed 004 eq. 3: λ/2 · per-view input-gradient norms of the batch loss (0 = off)
+    tikhonov: float = Field(0.0, ge=0)
 
 
 class SupConConfig(SimCLRConfig):
@@ -68,6 +71,8 @@ class RotationConfig(_Strict):
     mode: Literal["random", "all"] = "random"
     head_hidden_dim: int | None = None
     views: SimCLRViewConfig | None = Field(default_factory=_supervised_views)
+    # Adversarial pretext pretraining (seed 003 §3.3: P1 = L2, P2 = L∞); None = standard
+    adversary: AdversaryConfig | None = None
 
 
 class JigsawConfig(_Strict):
@@ -79,16 +84,208 @@ class JigsawConfig(_Strict):
     permutation_seed: int = 0
     head_hidden_dim: int | None = None
     views: SimCLRViewConfig | None = Field(default_factory=_supervised_views)
+    adversary: AdversaryConfig | None = None  # adversarial pretext pretraining (seed 003 §3.3)
 
 
 class SupervisedConfig(_Strict):
-    """Cross-entropy on labels (seeds 000 §4.1, 004 Table 1 with label fractions)."""
+    """Cross-entropy on labels (seeds 000 §4.1, 004 Table 1 with label fractions); with
+    ``adversary`` PGD adversarial training (Madry; seed 003 eq. 4–6), with ``tikhonov`` = λ the
+    input-gradient penalty λ/2·‖∇ₓL‖² (seed 004 eq. 2)."""
 
     name: Literal["supervised"] = "supervised"
     head: Literal["linear", "mlp"] = "linear"
     head_hidden_dim: int = Field(512, gt=0)
     label_smoothing: float = Field(0.0, ge=0, lt=1)
     views: SimCLRViewConfig | None = Field(default_factory=_supervised_views)
+    adversary: AdversaryConfig | None = None
+    tikhonov: float = Field(0.0, ge=0)
+
+
+class LayerLoss(_Strict):
+    """One term of the layer-wise contrastive loss (seed 004 eq. 4–5): the encoder submodule
+    ``layer`` (dotted name, or ``"output"`` for the encoder's features), its weight α_k in
+    Σ α_k·L_k and its Tikhonov weight β_k in Σ β_k·R_k (eq. 5 has no ½, unlike eq. 3's λ/2)."""
+
+    layer: str = Field(min_length=1)
+    alpha: float = Field(1.0, ge=0)
+    beta: float = Field(0.0, ge=0)
+
+
+class LayerwiseSimCLRConfig(_Strict):
+    """NT-Xent on pooled, per-layer projected features of several encoder layers, weighted
+    (seed 004 eq. 4) and optionally Tikhonov-regularised per layer (eq. 5)."""
+
+    name: Literal["layerwise_simclr"] = "layerwise_simclr"
+    temperature: float = Field(0.5, gt=0)
+    n_views: int = Field(2, ge=2)
+    layers: list[LayerLoss] = Field(
+        default_factory=lambda: [LayerLoss(layer="output")], min_length=1
+    )
+    projection: ProjectionConfig = ProjectionConfig()
+    views: SimCLRViewConfig = SimCLRViewConfig()
+
+    @field_validator("layers")
+    @classmethod
+    def _distinct_layers(cls, layers: list[LayerLoss]) -> list[LayerLoss]:
+        names = [term.layer for term in layers]
+        if len(set(names)) != len(names):
+            raise ValueError(f"layers lists a layer twice: {names}; give each layer once")
+        if not any(term.alpha > 0 or term.beta > 0 for term in layers):
+            raise ValueError("every layer has alpha 0 and beta 0; give one a positive alpha")
+        return layers
+
+
+def _ss_at_adversary() -> AdversaryConfig:
+    """Seed 003 §4.2: L∞ ε = 8/255, step 2/255, 10 steps; the robustness library it extends
+    attacks with the model in eval mode."""
+    return AdversaryConfig(norm="Linf", eps=8 / 255, steps=10, step_size=2 / 255, bn_mode="eval")
+
+
+class SSATConfig(_Strict):
+    """Self-supervision inside adversarial training (seed 003 §3, Algorithm 1): a classifier
+    head and a rotation / jigsaw head; ``scheme`` T0 (AT), T1 (eq. 8/11), T2 (eq. 9, attack on
+    the supervised loss), T3 (eq. 9/12, attack on sup + λ₂·SS) or the discarded eq. 7."""
+
+    name: Literal["ss_at"] = "ss_at"
+    scheme: Literal["T0", "T1", "T2", "T3", "eq7"] = "T3"
+    task: Literal["rotation", "jigsaw"] = "rotation"
+    rotation_mode: Literal["random", "all"] = "random"  # seed 003 §4.2: one random rotation
+    jigsaw_grid: int = Field(2, ge=2)
+    jigsaw_permutations: int = Field(24, ge=2)
+    jigsaw_seed: int = 0
+    lambda1: float = Field(0.5, ge=0)  # weight of the SS loss in training (eq. 7–9)
+    lambda2: float = Field(0.5, ge=0)  # weight of the SS loss in the attack (Alg. 1 line 8)
+    head: Literal["linear", "mlp"] = "linear"
+    head_hidden_dim: int = Field(512, gt=0)
+    ss_head_hidden_dim: int | None = None
+    adversary: AdversaryConfig = Field(default_factory=_ss_at_adversary)
+    views: SimCLRViewConfig | None = Field(default_factory=_supervised_views)
+
+    @model_validator(mode="after")
+    def _t3_needs_lambda2(self) -> SSATConfig:
+        if self.scheme == "T3" and self.lambda2 == 0:
+            raise ValueError("scheme T3 with lambda2=0 is scheme T2; set lambda2 > 0 or use T2")
+        return self
+
+
+def _acl_adversary() -> AdversaryConfig:
+    """ACL's PGD_contrastive: L∞ 8/255, 5 steps of 2/255, random start, model in eval mode with the
+    adversarial BN (../shared/REFERENCE_FACTS.md)."""
+    return AdversaryConfig(norm="Linf", eps=8 / 255, steps=5, step_size=2 / 255, bn_mode="eval")
+
+
+class AdvSimCLRConfig(_Strict):
+    """Adversarial SimCLR (seed 002 §5.2): PGD (3 steps) on NT-Xent over both views, trained on
+    the adversarial pair. Seed 002 runs the attack inside the training forward, hence BN in train
+    mode; its ε is given in its own units, so ε here is ours (pixel units)."""
+
+    name: Literal["adv_simclr"] = "adv_simclr"
+    temperature: float = Field(0.5, gt=0)
+    projection: ProjectionConfig = ProjectionConfig()
+    views: SimCLRViewConfig = SimCLRViewConfig()
+    adversary: AdversaryConfig = Field(
+        default_factory=lambda: AdversaryConfig(eps=8 / 255, steps=3, bn_mode="train")
+    )
+
+
+class ACLConfig(_Strict):
+    """ACL (Jiang et al. 2020; seed 000 §2.7.2): ``a2a`` both views attacked, one BN; ``a2s`` one
+    view attacked, its own BN; ``dual_stream`` a clean pair (clean BN) and an adversarial pair
+    (adversarial BN), losses averaged. The adversarial-BN encoder is the one used downstream."""
+
+    name: Literal["acl"] = "acl"
+    mode: Literal["a2a", "a2s", "dual_stream"] = "dual_stream"
+    temperature: float = Field(0.5, gt=0)
+    projection: ProjectionConfig = ProjectionConfig(hidden_dim=512, out_dim=128, num_layers=3)
+    views: SimCLRViewConfig = SimCLRViewConfig()
+    adversary: AdversaryConfig = Field(default_factory=_acl_adversary)
+
+
+class RoCLConfig(_Strict):
+    """RoCL (Kim et al. 2020): PGD on t1(x) against t2(x); 3-view NT-Xent (t1, t2, adv) +
+    ``regularizer_weight``·NT-Xent(adv, t2) (RoCL's 1/λ with λ = 256); one BN."""
+
+    name: Literal["rocl"] = "rocl"
+    temperature: float = Field(0.5, gt=0)
+    regularizer_weight: float = Field(1 / 256, ge=0)
+    projection: ProjectionConfig = ProjectionConfig()
+    views: SimCLRViewConfig = SimCLRViewConfig()
+    adversary: AdversaryConfig = Field(
+        default_factory=lambda: AdversaryConfig(
+            norm="Linf", eps=0.0314, steps=7, step_size=0.007, bn_mode="eval"
+        )
+    )
+
+
+AdvCLView = Literal["aug1", "aug2", "adv", "adv_aug1", "adv_aug2", "lfc", "hfc"]
+ADVCL_ADVERSARIAL_VIEWS: tuple[str, ...] = ("adv", "adv_aug1", "adv_aug2")
+
+
+class OriginalViewConfig(_Strict):
+    """AdvCL's "original" view x, from which x+δ and the frequency views are built: the image
+    itself (``identity``) or its weak crop+flip (``crop_flip``: RandomCrop with ``padding`` +
+    flip, the reference code's ``train_transform_org``)."""
+
+    kind: Literal["identity", "crop_flip"] = "identity"
+    padding: int = Field(4, ge=0)
+    hflip_p: float = Field(0.5, ge=0, le=1)
+
+
+class ClusterFitConfig(_Strict):
+    """ClusterFit pseudo-labels (seed 001 eq. 10, Table 5): k-means on normalised features of the
+    pretrained encoder of the run directory ``encoder`` (loaded strictly), one linear head per
+    K, adversarial CE on the pseudo-labels weighted by ``weight`` (λ)."""
+
+    encoder: str = Field(min_length=1)
+    ks: list[int] = Field(default_factory=lambda: [2, 10, 50, 100, 500], min_length=1)
+    weight: float = Field(0.2, gt=0)
+    seed: int = 0
+    n_init: int = Field(1, ge=1)
+    max_iter: int = Field(300, ge=1)
+    batch_size: int = Field(512, gt=0)
+
+    @field_validator("ks")
+    @classmethod
+    def _distinct_ks(cls, ks: list[int]) -> list[int]:
+        if any(k < 2 for k in ks) or len(set(ks)) != len(ks):
+            raise ValueError(f"ks={ks} must be distinct cluster numbers ≥ 2, e.g. [2, 10, 50]")
+        return ks
+
+
+class AdvCLConfig(_Strict):
+    """AdvCL (seed 001 §4): ``view_set`` from Table 4 (``adv`` = x+δ of the original view maximising
+    the contrastive loss over the other views, eq. 7; ``adv_aug1/2`` = τᵢ(x)+δᵢ, eq. 6;
+    ``lfc``/``hfc`` = frequency components of x, eq. 8), the multi-view loss (eq. 9) and the
+    optional ClusterFit regulariser (eq. 10). ``views`` configures τ₁, τ₂ (SimCLR views, as in the
+    other methods). BN sets normal / pgd (/ pgd_ce)."""
+
+    name: Literal["advcl"] = "advcl"
+    temperature: float = Field(0.5, gt=0)
+    view_set: list[AdvCLView] = Field(default_factory=lambda: ["adv", "aug1", "aug2", "hfc"])
+    radius: float = Field(8.0, ge=0)  # eq. 8: r = 8 on 32×32 images
+    radius_inclusive: bool = False  # the reference code's strict d < r (the paper writes d ≤ r)
+    original: OriginalViewConfig = OriginalViewConfig()
+    views: SimCLRViewConfig = SimCLRViewConfig(crop_scale=(0.2, 1.0))  # τ₁, τ₂
+    projection: ProjectionConfig = ProjectionConfig(hidden_dim=512, out_dim=128, num_layers=2)
+    adversary: AdversaryConfig = Field(
+        default_factory=lambda: AdversaryConfig(
+            norm="Linf", eps=8 / 255, steps=5, step_size=2 / 255, bn_mode="train"
+        )
+    )
+    clusterfit: ClusterFitConfig | None = None
+
+    @field_validator("view_set")
+    @classmethod
+    def _view_set(cls, views: list[str]) -> list[str]:
+        if len(set(views)) != len(views) or len(views) < 2:
+            raise ValueError(f"view_set={views} must name at least 2 distinct views")
+        if not any(v in ADVCL_ADVERSARIAL_VIEWS for v in views):
+            raise ValueError(
+                f"view_set={views} has no adversarial view; add one of "
+                f"{list(ADVCL_ADVERSARIAL_VIEWS)} (without one this is multi-view SimCLR: use "
+                "method.name=simclr)"
+            )
+        return views
 
 
 MethodConfig = Annotated[
@@ -98,7 +295,13 @@ MethodConfig = Annotated[
     | BarlowTwinsConfig
     | RotationConfig
     | JigsawConfig
-    | SupervisedConfig,
+    | SupervisedConfig
+    | LayerwiseSimCLRConfig
+    | SSATConfig
+    | AdvSimCLRConfig
+    | ACLConfig
+    | RoCLConfig
+    | AdvCLConfig,
     Field(discriminator="name"),
 ]
 
@@ -130,6 +333,10 @@ class ModelConfig(_Strict):
     backbone_kwargs: dict[str, Any] = Field(default_factory=dict)
     sync_batchnorm: bool = False
     channels_last: bool = True  # NHWC weights: ~20 % faster convolutions on CPU (oneDNN) and GPU
+    # A pretraining run directory whose encoder.safetensors initialises the encoder (strict
+    # loading) before training, e.g. seed 003's P1/P2 adversarial pretext pretraining; None =
+    # random initialisation (P0).
+    init_from: str | None = None
 
     @field_validator("backbone")
     @classmethod

@@ -36,3 +36,13 @@ def gather_with_grad(x: Tensor) -> Tensor:
     if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
         return x
     return _GatherWithGrad.apply(x)
+
+
+def require_single_process(what: str) -> None:
+    """Fail clearly when ``what`` needs a second derivative through :func:`gather_with_grad`
+    (its backward all-reduces in place, which autograd cannot differentiate again)."""
+    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+        raise RuntimeError(
+            f"{what} needs double backprop through the cross-process gather, which is not "
+            "differentiable twice; train on one process (trainer.devices=1) or turn it off"
+        )

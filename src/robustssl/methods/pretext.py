@@ -1,6 +1,8 @@
 """Pretext-task pretraining: rotation prediction and jigsaw puzzles as cross-entropy over
 transformation labels (seed 003 §3.1: T(x) returns x_SS and y_SS; §4.2: one random rotation per
-image, or all four as in Gidaris et al.)."""
+image, or all four as in Gidaris et al.). With ``adversary`` set, adversarial pretext pretraining
+(seed 003 §3.3: "equivalent to AT, except X_SS and y_SS are used"; P1 = L2, P2 = L∞): the
+transformed batch is replaced by its PGD maximiser of the pretext cross-entropy."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from robustssl.data.views import JigsawPuzzle, SimCLRViews, all_rotations, random_rotation
+from robustssl.methods.adversary import perturb
 from robustssl.methods.base import MethodStep, PretrainMethod
 from robustssl.methods.config import JigsawConfig, RotationConfig
 from robustssl.models import PretextHead
@@ -31,6 +34,14 @@ class _Pretext(PretrainMethod):
 
     def step(self, x: Tensor, y: Tensor, generator: torch.Generator) -> MethodStep:
         x_ss, y_ss = self.transform(self.augment(x, generator), generator)
+        if self.cfg.adversary is not None:
+            x_ss = perturb(
+                lambda xa: cross_entropy_loss(self.head(self.encoder(xa)), y_ss, reduction="none"),
+                x_ss,
+                self.cfg.adversary,
+                self,
+                generator,
+            )
         features = self.encoder(x_ss)
         logits = self.head(features)
         loss = cross_entropy_loss(logits, y_ss)

@@ -20,9 +20,10 @@ from robustssl.data import DATASETS, ImageDataset, load_dataset
 from robustssl.methods.checkpointing import AtomicEpochCheckpoint
 from robustssl.methods.config import PretrainConfig
 from robustssl.methods.data_module import PretrainData
+from robustssl.methods.init_from import init_weights_path, load_init_encoder
 from robustssl.methods.module import NonFiniteLossError, PretrainModule
 from robustssl.methods.monitor import KNNProbeMonitor
-from robustssl.methods.registry import build_method
+from robustssl.methods.registry import METHODS, build_method
 from robustssl.methods.rundir import RunDir
 from robustssl.models import build_encoder
 from robustssl.utils import seed_everything
@@ -78,6 +79,8 @@ def build_module(cfg: PretrainConfig, num_classes: int | None, in_channels: int)
         )
     mean, std = info.mean, info.std
     encoder = build_encoder(cfg.model.backbone, in_channels, mean, std, **cfg.model.backbone_kwargs)
+    if cfg.model.init_from is not None:
+        load_init_encoder(encoder, cfg.model.init_from, cfg.model.backbone)
     method = build_method(cfg.method, encoder, num_classes)
     if cfg.model.channels_last:
         method = method.to(memory_format=torch.channels_last)
@@ -154,10 +157,14 @@ def pretrain(
     if device.type == "cpu":
         keep_freed_memory_in_heap()
     train, evaluation = load_data(cfg, device)  # fails on missing data before the run dir is made
+    if cfg.model.init_from is not None:
+        init_weights_path(cfg.model.init_from)  # likewise for missing init weights
+    METHODS[cfg.method.name].check_ready(cfg.method)  # e.g. AdvCL's ClusterFit encoder run
     run.prepare(cfg.model_dump(mode="json"), resume)
     seed_everything(cfg.seed)
     num_classes = train.num_classes
     module = build_module(cfg, num_classes, train.image_shape[0])
+    fit_data = module.method.prepare_data(train, run.path)  # e.g. AdvCL's pseudo-labels
     monitor = None
     if num_classes and (cfg.monitor.knn or cfg.monitor.online_probe):
         bank = (
@@ -179,7 +186,7 @@ def pretrain(
     try:
         trainer.fit(
             module,
-            datamodule=PretrainData(train, cfg.data.batch_size, cfg.seed),
+            datamodule=PretrainData(fit_data, cfg.data.batch_size, cfg.seed),
             ckpt_path=run.resume_checkpoint() if resume else None,
             weights_only=True,
         )
@@ -191,7 +198,7 @@ def pretrain(
     metrics["epochs"] = trainer.current_epoch
     if trainer.is_global_zero:
         meta = {"config": cfg.model_dump(mode="json"), "metrics": metrics}
-        save_weights(module.encoder, run.encoder_weights, meta)
+        save_weights(module.method.export_encoder(), run.encoder_weights, meta)
         save_weights(module, run.method_weights, meta)
         run.merge_metrics()
         run.write_summary({"status": "complete", "metrics": metrics, "train_seconds": seconds})

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from torch import nn
 
+from robustssl.methods.acl import ACL
+from robustssl.methods.adv_simclr import AdversarialSimCLR
+from robustssl.methods.advcl import AdvCL
 from robustssl.methods.barlow_twins import BarlowTwins
 from robustssl.methods.base import PretrainMethod
-from robustssl.methods.config import MethodConfig, SupervisedConfig
+from robustssl.methods.config import MethodConfig, SSATConfig, SupervisedConfig
+from robustssl.methods.layerwise_simclr import LayerwiseSimCLR
 from robustssl.methods.pretext import Jigsaw, Rotation
+from robustssl.methods.rocl import RoCL
 from robustssl.methods.simclr import SimCLR, SupCon
 from robustssl.methods.simsiam import SimSiam
+from robustssl.methods.ss_at import SSAT
 from robustssl.methods.supervised import Supervised
 
 METHODS: dict[str, type[PretrainMethod]] = {
@@ -20,6 +26,12 @@ METHODS: dict[str, type[PretrainMethod]] = {
     "rotation": Rotation,
     "jigsaw": Jigsaw,
     "supervised": Supervised,
+    "layerwise_simclr": LayerwiseSimCLR,
+    "ss_at": SSAT,
+    "adv_simclr": AdversarialSimCLR,
+    "acl": ACL,
+    "rocl": RoCL,
+    "advcl": AdvCL,
 }
 
 
@@ -27,6 +39,6 @@ def build_method(cfg: MethodConfig, encoder: nn.Module, num_classes: int | None)
     cls = METHODS[cfg.name]
     if cls.needs_labels and not num_classes:
         raise ValueError(f"method {cfg.name!r} needs a labelled dataset (num_classes unknown)")
-    if isinstance(cfg, SupervisedConfig):
-        return Supervised(encoder, cfg, int(num_classes))
+    if isinstance(cfg, SupervisedConfig | SSATConfig):
+        return cls(encoder, cfg, int(num_classes))
     return cls(encoder, cfg)

@@ -1,7 +1,8 @@
 """SimCLR and supervised SimCLR (SupCon): m augmented views, projector, (m-view) NT-Xent.
 
 seed 002 §3.3.2 (SimCLR), seed 001 eq. 4–5 (2- and m-view loss), seed 000 §4.1 (supervised SimCLR:
-same-class samples are positives), seed 004 eq. 1.
+same-class samples are positives), seed 004 eq. 1; ``tikhonov`` = λ adds λ/2·R, the per-view
+input-gradient norms of the batch loss (seed 004 eq. 3, double backprop).
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from torch import Tensor
 
 from robustssl.methods.base import MethodStep, ProjectedViewsMethod
 from robustssl.methods.config import SimCLRConfig, SupConConfig
-from robustssl.methods.distributed import gather_with_grad
+from robustssl.methods.distributed import gather_with_grad, require_single_process
 from robustssl.objectives import multiview_ntxent_loss, supcon_loss
+from robustssl.objectives.tikhonov import contrastive_tikhonov
 
 
 class SimCLR(ProjectedViewsMethod):
@@ -20,10 +22,26 @@ class SimCLR(ProjectedViewsMethod):
 
     cfg: SimCLRConfig | SupConConfig
 
+    def contrastive_loss(self, z: list[Tensor], y: Tensor) -> Tensor:
+        return multiview_ntxent_loss([gather_with_grad(v) for v in z], self.cfg.temperature)
+
     def step(self, x: Tensor, y: Tensor, generator: torch.Generator) -> MethodStep:
-        z, features = self.embed_views(x, self.cfg.n_views, generator)
-        loss = multiview_ntxent_loss([gather_with_grad(v) for v in z], self.cfg.temperature)
-        return MethodStep(loss, features, y)
+        n = self.cfg.n_views
+        if self.cfg.tikhonov == 0:
+            z, features = self.embed_views(x, n, generator)
+            return MethodStep(self.contrastive_loss(z, y), features, y)
+        require_single_process("contrastive Tikhonov (method.tikhonov > 0)")
+        cache: dict[str, Tensor] = {}
+
+        def batch_loss(views: list[Tensor]) -> Tensor:
+            cache["features"] = self.encoder(torch.cat(views))
+            return self.contrastive_loss(list(self.projector(cache["features"]).chunk(n)), y)
+
+        views = self.views.views(x, n_views=n, generator=generator)
+        terms = contrastive_tikhonov(batch_loss, views)
+        loss = terms.loss + self.cfg.tikhonov / 2 * terms.penalty
+        features = cache["features"][: x.shape[0]]
+        return MethodStep(loss, features, y, {"tikhonov": terms.penalty.detach()})
 
 
 class SupCon(SimCLR):
@@ -34,7 +52,8 @@ class SupCon(SimCLR):
     def step(self, x: Tensor, y: Tensor, generator: torch.Generator) -> MethodStep:
         if bool((y < 0).any()):
             raise ValueError("supcon needs labels for every sample; use a labelled split")
-        z, features = self.embed_views(x, self.cfg.n_views, generator)
+        return super().step(x, y, generator)
+
+    def contrastive_loss(self, z: list[Tensor], y: Tensor) -> Tensor:
         z = [gather_with_grad(v) for v in z]
-        loss = supcon_loss(z, gather_with_grad(y), self.cfg.temperature)
-        return MethodStep(loss, features, y)
+        return supcon_loss(z, gather_with_grad(y), self.cfg.temperature)

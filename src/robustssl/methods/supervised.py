@@ -1,4 +1,6 @@
-"""Supervised cross-entropy training (the supervised baseline of seeds 000 §4.1 and 004 Table 1)."""
+"""Supervised cross-entropy training (the supervised baseline of seeds 000 §4.1 and 004 Table 1),
+optionally adversarial (PGD adversarial training, Madry et al.; seed 003 eq. 4–6) and/or
+Tikhonov-regularised (λ/2·‖∇ₓL‖², seed 004 eq. 2)."""
 
 from __future__ import annotations
 
@@ -6,10 +8,12 @@ import torch
 from torch import Tensor, nn
 
 from robustssl.data.views import SimCLRViews
+from robustssl.methods.adversary import perturb
 from robustssl.methods.base import MethodStep, PretrainMethod
 from robustssl.methods.config import SupervisedConfig
 from robustssl.models import LinearClassifier, MLPClassifier
 from robustssl.objectives import cross_entropy_loss
+from robustssl.objectives.tikhonov import supervised_tikhonov
 
 
 class Supervised(PretrainMethod):
@@ -25,6 +29,15 @@ class Supervised(PretrainMethod):
             else MLPClassifier(self.feature_dim, num_classes, cfg.head_hidden_dim)
         )
 
+    def forward_losses(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """(per-sample cross-entropy (B,), features, logits) at x."""
+        features = self.encoder(x)
+        logits = self.head(features)
+        losses = cross_entropy_loss(
+            logits, y, label_smoothing=self.cfg.label_smoothing, reduction="none"
+        )
+        return losses, features, logits
+
     def step(self, x: Tensor, y: Tensor, generator: torch.Generator) -> MethodStep:
         if bool((y < 0).any()):
             raise ValueError(
@@ -32,8 +45,22 @@ class Supervised(PretrainMethod):
             )
         if self.views is not None:
             x = self.views(x, generator=generator)
-        features = self.encoder(x)
-        logits = self.head(features)
-        loss = cross_entropy_loss(logits, y, label_smoothing=self.cfg.label_smoothing)
-        acc = (logits.argmax(1) == y).float().mean()
-        return MethodStep(loss, features, y, {"train_acc": acc})
+        if self.cfg.adversary is not None:  # eq. 4–6: train at the PGD maximiser of the loss
+            x = perturb(
+                lambda xa: self.forward_losses(xa, y)[0], x, self.cfg.adversary, self, generator
+            )
+        cache: dict[str, Tensor] = {}
+
+        def losses(inputs: Tensor) -> Tensor:
+            out, cache["features"], cache["logits"] = self.forward_losses(inputs, y)
+            return out
+
+        logs: dict[str, Tensor] = {}
+        if self.cfg.tikhonov > 0:  # seed 004 eq. 2 by double backprop
+            terms = supervised_tikhonov(losses, x)
+            loss = terms.loss + self.cfg.tikhonov / 2 * terms.penalty
+            logs["tikhonov"] = terms.penalty.detach()
+        else:
+            loss = losses(x).mean()
+        logs["train_acc"] = (cache["logits"].argmax(1) == y).float().mean()
+        return MethodStep(loss, cache["features"], y, logs)

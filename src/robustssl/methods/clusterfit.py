@@ -1,0 +1,115 @@
+"""ClusterFit pseudo-labels for AdvCL (seed 001 eq. 10, Table 5; Yan et al.'s ClusterFit).
+
+A given pretrained encoder f_pre (a finished pretraining run directory, e.g. our SimCLR run on the
+same data: the (CIFAR-10, SimCLR) row of Table 5) embeds every training image (un-augmented, in
+dataset order); the features are L2-normalised and clustered by k-means once per K
+(scikit-learn's KMeans, k-means++ + Lloyd, seeded by ``mix_seed(seed, K)``); the cluster index
+is the pseudo-label. The labels are a deterministic function of the features and the seed. They
+are computed once before training and cached in the run directory (``pseudo_labels.safetensors``),
+so a resumed run reuses them.
+
+The encoder is loaded strictly: a missing, unexpected or mis-shaped key is an error naming it (the
+public AdvCL code's ``strict=False`` load silently skips every tensor; REFERENCE_FACTS.md).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from robustssl.data import ImageDataset
+from robustssl.methods.config import ClusterFitConfig
+from robustssl.methods.monitor import extract_features
+from robustssl.models import Encoder, build_encoder, load_state_strict
+from robustssl.utils import mix_seed
+from robustssl.utils.checkpoint import load_weights, load_weights_metadata, save_weights
+
+CACHE_FILE = "pseudo_labels.safetensors"
+
+
+def load_cluster_encoder(run_dir: str | Path) -> Encoder:
+    """The encoder of pretraining run ``run_dir`` (config.json + encoder.safetensors), strictly
+    loaded, in eval mode on the CPU."""
+    run = Path(run_dir)
+    weights, config = run / "encoder.safetensors", run / "config.json"
+    if not weights.is_file() or not config.is_file():
+        raise FileNotFoundError(
+            f"clusterfit.encoder={str(run)!r} is not a finished pretraining run (needs "
+            "config.json and encoder.safetensors); pretrain one first, e.g. `robustssl pretrain "
+            "--config configs/<dataset>/simclr.yaml`, or fix the path"
+        )
+    model: dict[str, Any] = json.loads(config.read_text()).get("model") or {}
+    if "backbone" not in model:
+        raise ValueError(f"{config} names no model.backbone; is {run} a pretraining run?")
+    state = load_weights(weights, "cpu")
+    if "normalize.mean" not in state or "normalize.std" not in state:
+        raise ValueError(f"{weights} has no normalize.mean/std: it is not an Encoder state dict")
+    mean, std = state["normalize.mean"].tolist(), state["normalize.std"].tolist()
+    kwargs = dict(model.get("backbone_kwargs") or {})
+    encoder = build_encoder(model["backbone"], len(mean), mean, std, **kwargs)
+    load_state_strict(encoder, state, str(weights))
+    return encoder.eval()
+
+
+def cluster_labels(
+    features: Tensor, ks: list[int], seed: int, n_init: int = 1, max_iter: int = 300
+) -> Tensor:
+    """(N, len(ks)) int64: k-means cluster index of each L2-normalised feature row, per K."""
+    if features.ndim != 2:
+        raise ValueError(f"features must be (N, D), got {tuple(features.shape)}")
+    too_many = [k for k in ks if k > len(features)]
+    if too_many:
+        raise ValueError(
+            f"clusterfit.ks {too_many} exceed the {len(features)} training samples; "
+            "use smaller cluster numbers"
+        )
+    from sklearn.cluster import KMeans
+
+    x = torch.nn.functional.normalize(features.detach().double().cpu(), dim=1).numpy()
+    columns = [
+        KMeans(k, n_init=n_init, max_iter=max_iter, random_state=mix_seed(seed, k) % 2**32)
+        .fit_predict(x)
+        .astype("int64")
+        for k in ks
+    ]
+    return torch.from_numpy(np.stack(columns, axis=1))
+
+
+def compute_pseudo_labels(cfg: ClusterFitConfig, data: ImageDataset) -> Tensor:
+    """Pseudo-labels (N, len(cfg.ks)) of ``data`` from the encoder of run ``cfg.encoder``."""
+    encoder = load_cluster_encoder(cfg.encoder).to(data.device)
+    channels = data.image_shape[0]
+    if encoder.in_channels != channels:
+        raise ValueError(
+            f"clusterfit.encoder takes {encoder.in_channels}-channel images but the training "
+            f"data has {channels}; use an encoder pretrained on this dataset"
+        )
+    features, _ = extract_features(encoder, data, cfg.batch_size)
+    return cluster_labels(features, cfg.ks, cfg.seed, cfg.n_init, cfg.max_iter)
+
+
+def _cache_key(cfg: ClusterFitConfig, data: ImageDataset) -> dict[str, Any]:
+    return {**cfg.model_dump(mode="json", exclude={"weight", "batch_size"}), "samples": len(data)}
+
+
+def pseudo_labels(cfg: ClusterFitConfig, data: ImageDataset, run_dir: Path) -> Tensor:
+    """The cached pseudo-labels of run ``run_dir`` when present (checked against ``cfg``), else
+    computed and cached there."""
+    path = Path(run_dir) / CACHE_FILE
+    key = _cache_key(cfg, data)
+    if path.is_file():
+        saved = load_weights_metadata(path)
+        if saved != key:
+            raise ValueError(
+                f"{path} was computed for {saved}, not for {key}; delete it to recompute, or "
+                "restore the run's clusterfit config"
+            )
+        return load_weights(path)["labels"]
+    labels = compute_pseudo_labels(cfg, data)
+    save_weights({"labels": labels}, path, key)
+    return labels

@@ -1,0 +1,41 @@
+"""``model.init_from``: start training from the encoder of an earlier pretraining run (seed 003
+§3.3, Table 4: P1/P2 adversarial self-supervised pretraining followed by any T), loaded
+strictly — a missing, unexpected or mis-shaped key is an error naming the keys (the silent
+``strict=False`` loads of the reference code are a known reproduction failure;
+REFERENCE_FACTS.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from torch import nn
+
+from robustssl.models import load_state_strict
+from robustssl.utils.checkpoint import load_weights, load_weights_metadata
+
+ENCODER_FILE = "encoder.safetensors"
+
+
+def init_weights_path(run_dir: str | Path) -> Path:
+    """``<run_dir>/encoder.safetensors``, or a FileNotFoundError saying what to do."""
+    path = Path(run_dir) / ENCODER_FILE
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"model.init_from={str(run_dir)!r}: no {ENCODER_FILE} there; give the directory of a "
+            "completed pretraining run (its <output_dir>/<name>), or set model.init_from=null"
+        )
+    return path
+
+
+def load_init_encoder(encoder: nn.Module, run_dir: str | Path, backbone: str) -> None:
+    """Copy the run's encoder weights into ``encoder`` (strict); ``backbone`` is ours, compared
+    with the run's config first so the error names the two architectures."""
+    path = init_weights_path(run_dir)
+    meta = load_weights_metadata(path) or {}
+    theirs = meta.get("config", {}).get("model", {}).get("backbone")
+    if theirs is not None and theirs != backbone:
+        raise ValueError(
+            f"model.init_from={str(run_dir)!r} holds a {theirs!r} encoder but model.backbone is "
+            f"{backbone!r}; use the same backbone (and backbone_kwargs) as that run"
+        )
+    load_state_strict(encoder, load_weights(path), str(path))
