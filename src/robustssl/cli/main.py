@@ -7,12 +7,28 @@ import sys
 from collections.abc import Callable, Sequence
 
 from robustssl import __version__
-from robustssl.cli import datasets_cmd, pretrain_cmd, views_cmd
+from robustssl.cli import (
+    datasets_cmd,
+    evaluate_cmd,
+    finetune_cmd,
+    pretrain_cmd,
+    report_cmd,
+    results_cmd,
+    views_cmd,
+)
 from robustssl.data.errors import DatasetError
 from robustssl.utils.config import ConfigError
 
 Command = Callable[[argparse.Namespace], int]
-_SUBCOMMANDS = (datasets_cmd, views_cmd, pretrain_cmd)
+_SUBCOMMANDS = (
+    datasets_cmd,
+    views_cmd,
+    pretrain_cmd,
+    finetune_cmd,
+    evaluate_cmd,
+    results_cmd,
+    report_cmd,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
