@@ -9,9 +9,18 @@ from robustssl.objectives.contrastive import (
     supcon_loss,
 )
 from robustssl.objectives.simsiam import negative_cosine, simsiam_loss
+from robustssl.objectives.tikhonov import (
+    TikhonovTerms,
+    contrastive_penalty,
+    contrastive_tikhonov,
+    supervised_tikhonov,
+)
 
 __all__ = [
+    "TikhonovTerms",
     "barlow_twins_loss",
+    "contrastive_penalty",
+    "contrastive_tikhonov",
     "cross_entropy_loss",
     "grouped_contrastive_loss",
     "multiview_ntxent_loss",
@@ -19,4 +28,5 @@ __all__ = [
     "ntxent_loss",
     "simsiam_loss",
     "supcon_loss",
+    "supervised_tikhonov",
 ]
