@@ -12,8 +12,10 @@ from robustssl.cli import (
     evaluate_cmd,
     finetune_cmd,
     pretrain_cmd,
+    quickstart_cmd,
     report_cmd,
     results_cmd,
+    run_cmd,
     views_cmd,
 )
 from robustssl.data.errors import DatasetError
@@ -28,6 +30,8 @@ _SUBCOMMANDS = (
     evaluate_cmd,
     results_cmd,
     report_cmd,
+    run_cmd,
+    quickstart_cmd,
 )
 
 
@@ -45,10 +49,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _append_overrides(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, extra: list[str]
+) -> None:
+    """``key=value`` overrides given after options (``run X.yaml --dry-run a=1``) join the
+    command's overrides; anything else unrecognised is argparse's usual error."""
+    unknown = [e for e in extra if e.startswith("-") or "=" not in e]
+    if unknown or (extra and not isinstance(getattr(args, "overrides", None), list)):
+        parser.error(f"unrecognized arguments: {' '.join(unknown or extra)}")
+    if extra:
+        args.overrides = [*args.overrides, *extra]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    _append_overrides(parser, args, extra)
     if args.command is None:
         parser.print_help()
         return 2

@@ -26,7 +26,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="first read RUN_DIR/evaluation/*/records.json into the store (repeatable)",
     )
     parser.add_argument(
-        "--filter", nargs="+", default=[], metavar="key=value", help="keep matching records"
+        "--filter",
+        nargs="+",
+        default=[],
+        metavar="key=value",
+        help="keep matching records (a,b: either value)",
     )
     parser.add_argument(
         "--pivot",
@@ -55,7 +59,9 @@ def run(args: argparse.Namespace) -> int:
     from robustssl.experiments.store import ResultsStore
     from robustssl.experiments.tables import listing, pivot, pivot_spec
 
-    filters = parse_pairs(args.filter, "--filter")
+    filters: dict[str, str | list[str]] = {
+        k: v.split(",") if "," in v else v for k, v in parse_pairs(args.filter, "--filter").items()
+    }
     spec = pivot_spec(parse_pairs(args.pivot, "--pivot")) if args.pivot is not None else None
     with ResultsStore(args.study, create=bool(args.ingest)) as store:
         for run_dir in args.ingest:

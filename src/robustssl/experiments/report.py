@@ -232,6 +232,18 @@ def _stages_html(stages: list[dict[str, Any]]) -> str:
     )
 
 
+def study_title(study: Path) -> str:
+    """The study's name from the runner's ``experiment.yaml``, else the directory name."""
+    import yaml
+
+    try:
+        raw = yaml.safe_load((study / "experiment.yaml").read_text())
+    except (OSError, yaml.YAMLError):
+        return study.name
+    name = raw.get("name") if isinstance(raw, dict) else None
+    return str(name) if name else study.name
+
+
 def render_index(
     study: Path,
     tables: list[Table],
@@ -243,7 +255,7 @@ def render_index(
     """The static ``index.html``."""
     esc = html.escape
     parts = [
-        f"<h1>Robustness study: {esc(study.name)}</h1>",
+        f"<h1>Robustness study: {esc(study_title(study))}</h1>",
         f"<p>Generated {esc(now())} by robustssl {esc(code_version())} from "
         f"{esc(str(study / 'results.sqlite'))}; {len(tables)} tables, {len(figures)} "
         f"figures, {len(findings)} gradient-masking findings.</p>",
@@ -279,6 +291,6 @@ def render_index(
     body = "\n".join(parts)
     return (
         f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>robustssl report: {esc(study.name)}</title><style>{_CSS}</style></head>"
+        f"<title>robustssl report: {esc(study_title(study))}</title><style>{_CSS}</style></head>"
         f"<body>\n{body}\n</body></html>\n"
     )

@@ -1,0 +1,210 @@
+"""``robustssl run EXPERIMENT.yaml``: run a study's stages in dependency order, resumably.
+
+- Stages already complete on disk are skipped (a killed study resumes where it stopped); a
+  stage that was started and interrupted is resumed from its own checkpoint (``resume=True``).
+- A failing stage is recorded in the results store with its error, the stages that need it are
+  marked skipped, and everything else goes on; the exit status is the number of failed stages
+  (at most 125).
+- The runner process alone writes ``<study>/results.sqlite``: after each evaluation it ingests
+  that stage's ``records.json`` (stages write only their own run directories).
+- Ready stages run one at a time in this process, in ``--jobs N`` spawned processes, or as
+  submitit jobs (``--launcher slurm``). Among ready stages the deepest goes first (evaluate >
+  finetune > pretrain), so complete pretrain → finetune → evaluate chains appear early.
+SPEC.md §9, issue 7.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from robustssl.experiments.datacheck import ensure_data
+from robustssl.experiments.execute import StageOutcome, StageTask, stage_state, worker_threads
+from robustssl.experiments.launchers import Launcher, make_launcher
+from robustssl.experiments.plan import KIND_ORDER, Plan, Stage
+from robustssl.experiments.progress import StudyBar
+from robustssl.experiments.store import ResultsStore
+from robustssl.utils.checkpoint import atomic_write_text
+
+MAX_EXIT = 125
+EXPERIMENT_FILE = "experiment.yaml"
+PLAN_FILE = "plan.json"
+
+
+@dataclass
+class RunReport:
+    """What a run did. ``exit_code`` = number of failed stages, at most 125."""
+
+    study_dir: Path
+    total: int
+    cached: list[str] = field(default_factory=list)
+    completed: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        return min(len(self.failed), MAX_EXIT)
+
+    def summary(self) -> str:
+        parts = [
+            f"{len(self.completed)} run",
+            f"{len(self.cached)} already complete",
+            f"{len(self.failed)} failed",
+            f"{len(self.skipped)} skipped",
+        ]
+        return f"study {self.study_dir}: {self.total} stages: " + ", ".join(parts)
+
+
+def write_study_files(plan: Plan) -> None:
+    """``<study>/experiment.yaml`` (the resolved experiment, shown by the report) and
+    ``plan.json`` (every stage: id, kind, name, path, dependencies, labels, config)."""
+    exp = plan.experiment
+    exp.study_dir.mkdir(parents=True, exist_ok=True)
+    head = f"# resolved from {exp.source}\n" if exp.source is not None else ""
+    body = yaml.safe_dump(exp.config.model_dump(mode="json"), sort_keys=False)
+    atomic_write_text(exp.study_dir / EXPERIMENT_FILE, head + body)
+    stages = [
+        {
+            "id": s.id,
+            "kind": s.kind,
+            "name": s.store_name,
+            "entry": s.entry,
+            "axes": s.axes,
+            "path": str(s.path),
+            "deps": list(s.deps),
+            "labels": s.labels,
+            "config": s.config,
+        }
+        for s in plan
+    ]
+    atomic_write_text(exp.study_dir / PLAN_FILE, json.dumps(stages, indent=1, default=str))
+
+
+class _Run:
+    """One pass over the plan with a store, a launcher and the study bar."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        store: ResultsStore,
+        launcher: Launcher,
+        bar: StudyBar,
+        jobs: int,
+        progress: bool,
+    ) -> None:
+        self.plan, self.store, self.launcher, self.bar = plan, store, launcher, bar
+        self.stage_bars = progress and launcher.shows_stage_progress
+        self.threads = worker_threads(jobs) if jobs > 1 else None
+        self.report = RunReport(plan.experiment.study_dir, len(plan))
+        self.status: dict[str, str] = {}
+        self.ids = {
+            s.id: store.add_stage(s.kind, s.store_name, s.config, s.labels, path=s.path)
+            for s in plan
+        }
+
+    def start(self) -> list[Stage]:
+        """Mark complete stages (re-ingesting finished evaluations); the rest is to run."""
+        todo = []
+        for s in self.plan:
+            if stage_state(s.kind, s.path) == "complete":
+                self.status[s.id] = "complete"
+                self.report.cached.append(s.store_name)
+                self.store.set_status(self.ids[s.id], "complete")
+                if s.kind == "evaluate":
+                    self.store.ingest(s.path, stage_id=self.ids[s.id])
+            else:
+                self.status[s.id] = "pending"
+                self.store.set_status(self.ids[s.id], "pending")
+                todo.append(s)
+        return todo
+
+    def task(self, s: Stage) -> StageTask:
+        resume = s.kind != "evaluate" and stage_state(s.kind, s.path) == "partial"
+        return StageTask(
+            s.id,
+            s.kind,
+            s.name,
+            s.config,
+            str(s.path),
+            str(s.target) if s.target is not None else None,
+            resume,
+            self.stage_bars,
+            self.threads,
+        )
+
+    def finish(self, s: Stage, outcome: StageOutcome) -> None:
+        """Record the outcome; ingest an evaluation's records; skip a failed stage's dependents."""
+        if outcome.status == "complete" and s.kind == "evaluate":
+            try:
+                self.store.ingest(s.path, stage_id=self.ids[s.id])
+            except (ValueError, FileNotFoundError) as err:
+                outcome = StageOutcome(s.id, "failed", outcome.seconds, f"ingest failed: {err}")
+        self.status[s.id] = outcome.status
+        self.store.set_status(self.ids[s.id], outcome.status, outcome.error, outcome.seconds)
+        self.bar.advance()
+        if outcome.status == "complete":
+            self.report.completed.append(s.store_name)
+            return
+        first_line = (outcome.error or "").splitlines()[0] if outcome.error else "failed"
+        self.report.failed[s.store_name] = outcome.error or "failed"
+        self.bar.write(f"FAILED {s.describe()}: {first_line}")
+        for dep in self.plan.dependents(s.id):
+            if self.status.get(dep.id) == "pending":
+                reason = f"needs {s.kind} {s.store_name}, which failed"
+                self.status[dep.id] = "skipped"
+                self.store.set_status(self.ids[dep.id], "skipped", reason)
+                self.report.skipped[dep.store_name] = reason
+                self.bar.advance()
+
+    def loop(self, todo: list[Stage]) -> None:
+        order = {s.id: i for i, s in enumerate(self.plan)}
+        running: dict[Any, Stage] = {}
+        while True:
+            pending = [s for s in todo if self.status[s.id] == "pending"]
+            ready = [s for s in pending if all(self.status[d] == "complete" for d in s.deps)]
+            ready.sort(key=lambda s: (-KIND_ORDER[s.kind], order[s.id]))
+            while ready and len(running) < self.launcher.capacity:
+                s = ready.pop(0)
+                self.status[s.id] = "running"
+                self.store.set_status(self.ids[s.id], "running")
+                self.bar.running(s.describe())
+                running[self.launcher.submit(self.task(s))] = s
+            if not running:
+                return
+            for handle, outcome in self.launcher.wait(list(running)):
+                self.finish(running.pop(handle), outcome)
+
+
+def run_plan(
+    plan: Plan,
+    jobs: int | None = None,
+    launcher: str = "local",
+    progress: bool = True,
+    check_data: bool = True,
+    launcher_factory: Callable[..., Launcher] = make_launcher,
+) -> RunReport:
+    """Run every stage of ``plan`` that is not complete; see the module docstring."""
+    if check_data:
+        ensure_data(plan)
+    exp = plan.experiment
+    write_study_files(plan)
+    slurm = exp.config.slurm.model_dump()
+    with (
+        ResultsStore(exp.study_dir) as store,
+        launcher_factory(launcher, jobs, exp.study_dir, slurm) as pool,
+    ):
+        bar = StudyBar(exp.config.name, len(plan), enabled=progress)
+        run = _Run(plan, store, pool, bar, jobs or 1, progress)
+        try:
+            todo = run.start()
+            bar.advance(len(run.report.cached))
+            run.loop(todo)
+        finally:
+            bar.close()
+    return run.report

@@ -1,0 +1,146 @@
+"""Experiment files → plans: grid expansion, dedup, stable ids, references and clear errors, all
+before any compute."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from runfix import CONFIGS, REPO, plan_of, tiny_study
+
+from robustssl.experiments.dryrun import format_plan
+from robustssl.experiments.spec import load_experiment
+from robustssl.utils.config import ConfigError
+
+
+def test_grid_expands_seeds_protocols_and_threats(tmp_path: Path) -> None:
+    raw = tiny_study(tmp_path / "data", tmp_path / "study", seeds=[0, 1])
+    raw["finetune"]["slf"]["protocols"] = ["slf", "alf"]
+    raw["finetune"]["slf"]["adversary"] = {"norm": "Linf", "eps": 0.1, "steps": 2}
+    raw["evaluate"]["rob"]["threats"] = {"Linf": [0.05, 0.1], "L2": [0.5]}
+    plan = plan_of(raw)
+    kinds = [s.kind for s in plan]
+    # 2 seeds × 2 lr; × 2 protocols; × 3 threats
+    assert kinds.count("pretrain") == 4
+    assert kinds.count("finetune") == 8
+    assert kinds.count("evaluate") == 24
+    for stage in plan:  # dependency order
+        assert all(plan.stages.index(plan.get(d)) < plan.stages.index(stage) for d in stage.deps)
+    for ft in plan.of_kind("finetune"):
+        pre = plan.get(ft.deps[0])
+        assert ft.config["pretrained"] == str(pre.path)
+        assert ft.seed == pre.seed and ft.axes["optim.lr"] == pre.axes["optim.lr"]
+        if ft.config["protocol"] == "slf":
+            assert ft.config["adversary"] is None
+        else:
+            assert ft.config["adversary"]["eps"] == 0.1
+    evals = plan.of_kind("evaluate")
+    assert {(e.axes["norm"], e.axes["eps"]) for e in evals} == {
+        ("Linf", 0.05),
+        ("Linf", 0.1),
+        ("L2", 0.5),
+    }
+    for ev in evals:
+        assert list(ev.config["threats"]) == [ev.axes["norm"]]
+        assert ev.path.parent.parent == ev.target
+
+
+def test_identical_stages_run_once(tmp_path: Path) -> None:
+    raw = tiny_study(tmp_path / "data", tmp_path / "study")
+    raw["pretrain"]["twin"] = dict(raw["pretrain"]["sup"])  # the same runs under another name
+    raw["finetune"]["slf"]["pretrain"] = ["sup", "twin"]
+    plan = plan_of(raw)
+    assert len(plan.of_kind("pretrain")) == 2
+    assert len(plan.of_kind("finetune")) == 2
+    assert len(plan.of_kind("evaluate")) == 2
+    assert len({s.id for s in plan}) == len(plan)
+
+
+def test_ids_ignore_location_and_display_keys(tmp_path: Path) -> None:
+    a = plan_of(tiny_study(tmp_path / "data", tmp_path / "a"))
+    b = plan_of(tiny_study(tmp_path / "elsewhere", tmp_path / "b"), ("name=renamed",))
+    assert [s.id for s in a] == [s.id for s in b]
+    c = plan_of(tiny_study(tmp_path / "data", tmp_path / "a"), ("seeds=[1]",))
+    assert not {s.id for s in a} & {s.id for s in c}
+    # a change in an upstream stage changes every stage below it
+    d = plan_of(
+        tiny_study(tmp_path / "data", tmp_path / "a"),
+        ("defaults.pretrain.trainer.max_epochs=2",),
+    )
+    assert not {s.id for s in a} & {s.id for s in d}
+
+
+def test_pretrain_reference_becomes_a_dependency(tmp_path: Path) -> None:
+    raw = tiny_study(tmp_path / "data", tmp_path / "study")
+    raw["pretrain"]["sup"]["grid"] = {}
+    raw["pretrain"]["at"] = {
+        "config": str(CONFIGS / "supervised_at.yaml"),
+        "overrides": {"model.init_from": "@pretrain:sup"},
+    }
+    plan = plan_of(raw)
+    sup, at = plan.of_kind("pretrain")
+    assert at.deps == (sup.id,)
+    assert at.config["model"]["init_from"] == str(sup.path)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"finetune": {"slf": {"pretrain": "nope"}}}, "unknown pretrain entries ['nope']"),
+        ({"pretrain": {"sup": {"overrides": {"optim.lrr": 1}}}}, "lrr"),
+        ({"pretrain": {"sup": {"config": "missing.yaml"}}}, "missing.yaml"),
+        ({"pretrain": {"sup": {"grid": {"optim.lr": []}}}}, "no values"),
+        ({"seeds": [0, 0]}, "repeat"),
+        ({"evaluate": {"rob": {"overrides": {"metrics": ["sa", "nope"]}}}}, "nope"),
+        ({"finetune": {"slf": {"protocols": ["xlf"]}}}, "xlf"),
+        ({"pretrain": {"sup": {"overrides": {"model.init_from": "@pretrain:ghost"}}}}, "ghost"),
+    ],
+)
+def test_bad_experiments_fail_before_compute(tmp_path: Path, change: dict, message: str) -> None:
+    raw = tiny_study(tmp_path / "data", tmp_path / "study")
+    for key, value in change.items():
+        if isinstance(value, dict):
+            for entry, fields in value.items():
+                raw[key][entry] = {**raw[key][entry], **fields}
+        else:
+            raw[key] = value
+    with pytest.raises((ConfigError, ValueError), match=message.replace("[", r"\[")):
+        plan_of(raw)
+    assert not (tmp_path / "study").exists()
+
+
+def test_override_of_unknown_experiment_key_is_named(tmp_path: Path) -> None:
+    raw = tiny_study(tmp_path / "data", tmp_path / "study")
+    with pytest.raises(ConfigError, match="seedz"):
+        load_experiment(None, ("seedz=[1]",), raw=raw)
+
+
+def test_dry_run_prints_plan_and_writes_nothing(tmp_path: Path) -> None:
+    from fakedata import write_fake_fashion_mnist
+
+    root = write_fake_fashion_mnist(tmp_path / "data")
+    plan = plan_of(tiny_study(root, tmp_path / "study"))
+    text = format_plan(plan, estimate=True)
+    assert "6 stages (0 cached, 0 to resume, 6 to run)" in text
+    assert text.count(" run ") >= 6
+    assert "estimated compute" in text and "not timed" not in text
+    assert not (tmp_path / "study").exists()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        REPO / "configs" / "quickstart.yaml",
+        *sorted((REPO / "configs" / "reproduce").glob("*.yaml")),
+    ],
+    ids=lambda p: p.name,
+)
+def test_shipped_experiments_expand(path: Path, tmp_path: Path) -> None:
+    plan = plan_of_file(path, tmp_path)
+    assert plan.of_kind("pretrain") and plan.of_kind("evaluate")
+
+
+def plan_of_file(path: Path, tmp_path: Path):
+    from robustssl.experiments.plan import expand
+
+    return expand(load_experiment(path, (f"study_dir={tmp_path / 'study'}",)))
