@@ -156,3 +156,20 @@ def test_submitit_local_executor(tmp_path: Path, root: Path) -> None:
     serial = run_plan(plan_of(tiny_study(root, tmp_path / "one")), progress=False)
     assert serial.exit_code == 0
     assert _values(tmp_path / "sub") == _values(tmp_path / "one")
+
+
+def test_cli_interrupt_says_how_to_resume(
+    tmp_path: Path, root: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    path = write_experiment(tiny_study(root, tmp_path / "study"), tmp_path / "exp.yaml")
+
+    def interrupted(task: StageTask) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(execute.RUNNERS, "finetune", interrupted)
+    assert main(["run", str(path), "--no-progress"]) == 130
+    assert "run the same command again" in capsys.readouterr().err
+    monkeypatch.setitem(execute.RUNNERS, "finetune", execute._run_finetune)
+    assert main(["run", str(path), "--no-progress"]) == 0
+    # the first pretrain run finished before the first finetune run (deepest ready stage first)
+    assert "5 run, 1 already complete" in capsys.readouterr().out

@@ -35,6 +35,14 @@ _SUBCOMMANDS = (
 )
 
 
+RESUME_HINTS = {
+    "run": "; run the same command again: completed stages are kept, the interrupted one resumes",
+    "quickstart": "; run it again: completed stages are kept, the interrupted one resumes",
+    "pretrain": "; continue with the same command and --resume",
+    "finetune": "; continue with the same command and --resume",
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser; each sub-command module contributes ``register(subparsers)``."""
     parser = argparse.ArgumentParser(
@@ -72,6 +80,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Command = args.handler
     try:
         return handler(args)
+    except KeyboardInterrupt:
+        hint = RESUME_HINTS.get(args.command, "")
+        print(f"\nrobustssl {args.command}: interrupted{hint}", file=sys.stderr)
+        return 130
     except (DatasetError, ConfigError, ValueError, FileNotFoundError, FloatingPointError) as err:
         print(f"robustssl {args.command}: error: {err}", file=sys.stderr)
         return 2
