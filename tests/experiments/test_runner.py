@@ -173,3 +173,20 @@ def test_cli_interrupt_says_how_to_resume(
     assert main(["run", str(path), "--no-progress"]) == 0
     # the first pretrain run finished before the first finetune run (deepest ready stage first)
     assert "5 run, 1 already complete" in capsys.readouterr().out
+
+
+def test_quickstart_plan_and_missing_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    study = f"study_dir={tmp_path / 'qs'}"
+    assert main(["quickstart", "--dry-run", "--no-estimate", study]) == 0
+    out = capsys.readouterr().out
+    assert "20 stages" in out
+    for entry in ("supervised", "supervised_at", "simclr", "advcl"):
+        assert f"pretrain {entry} [seed=0]" in out
+    monkeypatch.setitem(mnist.SYSTEM_DIRS, "fashion_mnist", (tmp_path / "no-debian",))
+    empty = f"data.root={tmp_path / 'empty'}"
+    assert main(["quickstart", study, empty, "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "apt-get install -y dataset-fashion-mnist" in err and "data.download=true" in err
+    assert not (tmp_path / "qs").exists()
