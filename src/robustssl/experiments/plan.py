@@ -31,13 +31,12 @@ from robustssl.experiments.spec import (
     Experiment,
     FinetuneEntry,
     flatten,
-    read_yaml,
     set_dotted,
 )
 from robustssl.finetune.config import FinetuneConfig
 from robustssl.finetune.protocols import get_protocol
 from robustssl.methods.config import PretrainConfig
-from robustssl.utils.config import ConfigError, validate_config
+from robustssl.utils.config import ConfigError, read_yaml, validate_config
 
 REF_PREFIX = "@pretrain:"
 HASH_CHARS = 8

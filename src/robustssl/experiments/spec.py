@@ -38,7 +38,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from robustssl.utils.config import ConfigError, apply_overrides, validate_config
+from robustssl.utils.config import ConfigError, apply_overrides, read_yaml, validate_config
 
 NAME_PATTERN = r"^[A-Za-z0-9_.\-]+$"
 STAGE_KINDS = ("pretrain", "finetune", "evaluate")
@@ -255,17 +255,6 @@ class Experiment:
                 return candidate
         looked = ", ".join(str(c) for c in candidates)
         raise ConfigError(f"{where}.config: no file {ref!r} (looked at {looked}); fix the path")
-
-
-def read_yaml(path: Path, where: str) -> dict[str, Any]:
-    """A YAML mapping from ``path`` (errors name ``where``)."""
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{where}: {path} is not valid YAML: {err}") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: {path} must hold a mapping of keys")
-    return raw
 
 
 def load_experiment(

@@ -86,6 +86,18 @@ def validate_config(raw: dict[str, Any], model: type[M]) -> M:
         raise ConfigError(format_validation_error(err, model)) from None
 
 
+def read_yaml(path: Path, where: str = "") -> dict[str, Any]:
+    """The YAML mapping in ``path``; errors name the file (prefixed by ``where``)."""
+    head = f"{where}: " if where else ""
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{head}{path} is not valid YAML: {err}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{head}{path} must hold a mapping of keys, got {type(raw).__name__}")
+    return raw
+
+
 def load_config(path: Path | None, model: type[M], overrides: Sequence[str] = ()) -> M:
     """Read YAML ``path`` (or start from defaults when None), apply overrides, validate."""
     raw: dict[str, Any] = {}
@@ -93,10 +105,5 @@ def load_config(path: Path | None, model: type[M], overrides: Sequence[str] = ()
         path = Path(path)
         if not path.is_file():
             raise ConfigError(f"config file {path} does not exist")
-        try:
-            raw = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as err:
-            raise ConfigError(f"{path} is not valid YAML: {err}") from None
-        if not isinstance(raw, dict):
-            raise ConfigError(f"{path} must hold a mapping of keys, got {type(raw).__name__}")
+        raw = read_yaml(path)
     return validate_config(apply_overrides(raw, overrides), model)
