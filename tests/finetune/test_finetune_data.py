@@ -10,8 +10,9 @@ import torch.nn.functional as F
 
 from robustssl.data import load_dataset
 from robustssl.data.views import rgb_to_grayscale
+from robustssl.data.views.translate import random_translate_flip
 from robustssl.finetune import CLASSIFIER_FILE, FinetuneDataConfig, finetune
-from robustssl.finetune.augment import augment_batch, crop_flip
+from robustssl.finetune.augment import augment_batch
 from robustssl.finetune.channels import ChannelAdapter, convert_channels
 from robustssl.finetune.config import AugmentationConfig
 from robustssl.finetune.data import load_finetune_data
@@ -126,11 +127,11 @@ def test_random_init_uses_the_target_dataset(make_config) -> None:
 def test_crop_flip_is_a_padded_translation_and_flip() -> None:
     gen = make_generator(3)
     x = torch.rand(6, 3, 8, 9, generator=gen)
-    identity = crop_flip(x, padding=0, hflip_p=0.0, generator=gen)
+    identity = random_translate_flip(x, padding=0, hflip_p=0.0, generator=gen)
     torch.testing.assert_close(identity, x, atol=1e-5, rtol=0)
-    flipped = crop_flip(x, padding=0, hflip_p=1.0, generator=gen)
+    flipped = random_translate_flip(x, padding=0, hflip_p=1.0, generator=gen)
     torch.testing.assert_close(flipped, x.flip(-1), atol=1e-5, rtol=0)
-    out = crop_flip(x, padding=2, hflip_p=0.0, generator=make_generator(4))
+    out = random_translate_flip(x, padding=2, hflip_p=0.0, generator=make_generator(4))
     draw = make_generator(4)
     top, left = (torch.randint(0, 5, (6,), generator=draw) for _ in range(2))
     padded = F.pad(x, (2, 2, 2, 2))
