@@ -16,6 +16,7 @@ from robustssl.cli import (
     report_cmd,
     results_cmd,
     run_cmd,
+    toy_cmd,
     views_cmd,
 )
 from robustssl.data.errors import DatasetError
@@ -32,6 +33,7 @@ _SUBCOMMANDS = (
     report_cmd,
     run_cmd,
     quickstart_cmd,
+    toy_cmd,
 )
 
 
