@@ -34,11 +34,10 @@ class MissingDataError(DatasetError, FileNotFoundError):
 def data_needs(plan: Plan) -> list[DataNeed]:
     """The (dataset, root, download) triples the stages read, with their splits."""
     found: dict[tuple[str, str | None, bool], set[str]] = {}
-    by_id = {s.id: s for s in plan}
     for stage in plan:
         data: dict[str, Any] = stage.config.get("data", {})
         if stage.kind == "evaluate":
-            ft = by_id[stage.deps[0]].config["data"]
+            ft = plan.get(stage.deps[0]).config["data"]
             key = (data.get("dataset") or ft["dataset"], data.get("root") or ft.get("root"), False)
             splits = {data.get("split", "test")}
         else:

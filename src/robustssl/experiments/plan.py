@@ -16,10 +16,10 @@ import copy
 import hashlib
 import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -64,6 +64,7 @@ DISPLAY_KEYS: dict[str, tuple[str, ...]] = {
     "evaluate": ("name", "device", "progress", "data.root"),
 }
 KIND_ORDER = {"pretrain": 0, "finetune": 1, "evaluate": 2}
+E = TypeVar("E", bound=EntryBase)
 
 
 @dataclass(frozen=True)
@@ -281,12 +282,20 @@ class _Expander:
 
     # -- finetuning ---------------------------------------------------------------------------
 
-    def finetune(self) -> None:
+    def downstream(
+        self, upstream: str, entries: Mapping[str, E], names: Callable[[E], list[str]]
+    ) -> Iterator[tuple[str, E, Stage, int]]:
+        """(entry name, entry, upstream stage, seed) for every run of every upstream entry an
+        entry names, seed by seed."""
         for seed in self.cfg.seeds:
-            for name, entry in self.cfg.finetune.items():
-                for pre_name in entry.pretrain_names():
-                    for pre in self.runs.get(("pretrain", pre_name, seed), []):
-                        self.finetune_runs(name, entry, pre, seed)
+            for name, entry in entries.items():
+                for up_name in names(entry):
+                    for up in self.runs.get((upstream, up_name, seed), []):
+                        yield name, entry, up, seed
+
+    def finetune(self) -> None:
+        for args in self.downstream("pretrain", self.cfg.finetune, FinetuneEntry.pretrain_names):
+            self.finetune_runs(*args)
 
     def finetune_runs(self, name: str, entry: FinetuneEntry, pre: Stage, seed: int) -> None:
         out_dir = self.exp.study_dir / "runs" / "finetune"
@@ -331,11 +340,8 @@ class _Expander:
     # -- evaluation ---------------------------------------------------------------------------
 
     def evaluate(self) -> None:
-        for seed in self.cfg.seeds:
-            for name, entry in self.cfg.evaluate.items():
-                for ft_name in entry.finetune_names():
-                    for ft in self.runs.get(("finetune", ft_name, seed), []):
-                        self.evaluate_runs(name, entry, ft, seed)
+        for args in self.downstream("finetune", self.cfg.evaluate, EvaluateEntry.finetune_names):
+            self.evaluate_runs(*args)
 
     def evaluate_runs(self, name: str, entry: EvaluateEntry, ft: Stage, seed: int) -> None:
         base = self.base("evaluate", name, entry)

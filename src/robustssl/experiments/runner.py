@@ -103,6 +103,7 @@ class _Run:
         self.threads = worker_threads(jobs) if jobs > 1 else None
         self.report = RunReport(plan.experiment.study_dir, len(plan))
         self.status: dict[str, str] = {}
+        self.partial: set[str] = set()  # started earlier and interrupted: resumed
         self.ids = {
             s.id: store.add_stage(s.kind, s.store_name, s.config, s.labels, path=s.path)
             for s in plan
@@ -112,7 +113,10 @@ class _Run:
         """Mark complete stages (re-ingesting finished evaluations); the rest is to run."""
         todo = []
         for s in self.plan:
-            if stage_state(s.kind, s.path) == "complete":
+            state = stage_state(s.kind, s.path)
+            if state == "partial":
+                self.partial.add(s.id)
+            if state == "complete":
                 self.status[s.id] = "complete"
                 self.report.cached.append(s.store_name)
                 self.store.set_status(self.ids[s.id], "complete")
@@ -125,7 +129,7 @@ class _Run:
         return todo
 
     def task(self, s: Stage) -> StageTask:
-        resume = s.kind != "evaluate" and stage_state(s.kind, s.path) == "partial"
+        resume = s.id in self.partial
         return StageTask(
             s.id,
             s.kind,
