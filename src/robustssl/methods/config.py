@@ -273,6 +273,18 @@ class AdvCLConfig(_Strict):
         )
     )
     clusterfit: ClusterFitConfig | None = None
+    # The reference's SupConLoss(temperature=τ) keeps base_temperature = 0.07, so its contrastive
+    # term is τ/0.07 (7.14 at τ = 0.5) × eq. 9 while λ stays 0.2 (REFERENCE_FACTS.md). A number
+    # here multiplies the contrastive term by temperature/base_temperature (0.07 = the reference's
+    # balance); None = no scale (eq. 9 as the paper writes it).
+    base_temperature: float | None = Field(None, gt=0)
+
+    @property
+    def contrastive_scale(self) -> float:
+        """τ/base_temperature, or 1 without a base temperature."""
+        if self.base_temperature is None:
+            return 1.0
+        return self.temperature / self.base_temperature
 
     @field_validator("view_set")
     @classmethod
