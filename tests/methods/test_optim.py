@@ -152,7 +152,8 @@ def test_lars_without_exclusion_sum_of_norms_matches_hand_step() -> None:
 
 def test_lars_learning_rate_inside_momentum_as_acl() -> None:
     """Excluded tensor, constant gradient g = 1, momentum 0.9, lr 1 then 0.5:
-    outside (ours): w₂ = w₀ − 1·g − 0.5·(0.9g + g) = −1.95; inside (ACL): w₂ = −(g) − (0.9g + 0.5g) = −2.4."""
+    outside (ours): w₂ = w₀ − 1·g − 0.5·(0.9g + g) = −1.95;
+    inside (ACL): w₂ = w₀ − g − (0.9g + 0.5g) = −2.4."""
     for inside, expected in ((False, -1.95), (True, -2.4)):
         b = nn.Parameter(torch.tensor([0.0]))
         opt = LARS([{"params": [b], "lars_exclude": True}], lr=1.0, lr_in_momentum=inside)

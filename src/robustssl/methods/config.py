@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from robustssl.data import UnknownDatasetError, dataset_names, get_info
-from robustssl.data.views import SimCLRViewConfig
+from robustssl.data.views import SimCLRViewConfig, ViewConfig
 from robustssl.methods.adversary import AdversaryConfig
 from robustssl.methods.optim import OptimConfig
 from robustssl.models import available_backbones
@@ -26,7 +26,8 @@ class ProjectionConfig(_Strict):
 
 
 def _supervised_views() -> SimCLRViewConfig:
-    """Crop + flip only: the usual supervised augmentation, expressed in the SimCLR view config."""
+    """Crop + flip only: the usual supervised augmentation, expressed in the SimCLR view config.
+    ``views: {family: robustness}`` is the robustness library's (seed 003's) augmentation."""
     return SimCLRViewConfig(crop_scale=(0.5, 1.0), jitter_p=0.0, grayscale_p=0.0)
 
 
@@ -70,7 +71,7 @@ class RotationConfig(_Strict):
     name: Literal["rotation"] = "rotation"
     mode: Literal["random", "all"] = "random"
     head_hidden_dim: int | None = None
-    views: SimCLRViewConfig | None = Field(default_factory=_supervised_views)
+    views: ViewConfig | None = Field(default_factory=_supervised_views)
     # Adversarial pretext pretraining (seed 003 §3.3: P1 = L2, P2 = L∞); None = standard
     adversary: AdversaryConfig | None = None
 
@@ -83,7 +84,7 @@ class JigsawConfig(_Strict):
     num_permutations: int = Field(24, ge=2)
     permutation_seed: int = 0
     head_hidden_dim: int | None = None
-    views: SimCLRViewConfig | None = Field(default_factory=_supervised_views)
+    views: ViewConfig | None = Field(default_factory=_supervised_views)
     adversary: AdversaryConfig | None = None  # adversarial pretext pretraining (seed 003 §3.3)
 
 
@@ -96,7 +97,7 @@ class SupervisedConfig(_Strict):
     head: Literal["linear", "mlp"] = "linear"
     head_hidden_dim: int = Field(512, gt=0)
     label_smoothing: float = Field(0.0, ge=0, lt=1)
-    views: SimCLRViewConfig | None = Field(default_factory=_supervised_views)
+    views: ViewConfig | None = Field(default_factory=_supervised_views)
     adversary: AdversaryConfig | None = None
     tikhonov: float = Field(0.0, ge=0)
 
@@ -159,7 +160,7 @@ class SSATConfig(_Strict):
     head_hidden_dim: int = Field(512, gt=0)
     ss_head_hidden_dim: int | None = None
     adversary: AdversaryConfig = Field(default_factory=_ss_at_adversary)
-    views: SimCLRViewConfig | None = Field(default_factory=_supervised_views)
+    views: ViewConfig | None = Field(default_factory=_supervised_views)
 
     @model_validator(mode="after")
     def _t3_needs_lambda2(self) -> SSATConfig:

@@ -9,7 +9,8 @@ The public implementations differ in three details, each a switch here (docs/fid
 - the trust ratio: ``"update_norm"`` η‖w‖/(‖g + λw‖ + ε) (SimCLR's TensorFlow LARS, our default) or
   ``"sum_of_norms"`` η‖w‖/(‖g‖ + λ‖w‖ + ε) (You et al. Algorithm 1, ACL, torchlars);
 - where the learning rate enters: outside the momentum buffer (w ← w − lr·v, v ← m·v + u; ours and
-  torchlars over SGD) or inside it (v ← m·v + lr·u, w ← w − v; ACL). They agree while lr is constant.
+  torchlars over SGD) or inside it (v ← m·v + lr·u, w ← w − v; ACL). They agree while lr is
+  constant.
 
 Both ratios fall back to 1 when ‖w‖ or ‖g‖ is 0, as every reference does.
 """
