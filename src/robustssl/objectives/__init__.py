@@ -9,6 +9,7 @@ from robustssl.objectives.contrastive import (
     supcon_loss,
 )
 from robustssl.objectives.simsiam import negative_cosine, simsiam_loss
+from robustssl.objectives.trades import trades_kl, trades_loss
 from robustssl.objectives.tikhonov import (
     TikhonovTerms,
     contrastive_penalty,
@@ -29,4 +30,6 @@ __all__ = [
     "simsiam_loss",
     "supcon_loss",
     "supervised_tikhonov",
+    "trades_kl",
+    "trades_loss",
 ]
