@@ -41,7 +41,7 @@ def test_config_rules() -> None:
     assert (cfg.select.rule, cfg.select.steps, cfg.select.eps) == ("best_test", 20, 8 / 255)
     assert cfg.select.step_size == pytest.approx(2 / 255)
     assert FinetuneConfig.model_validate(base).select.rule == "last"
-    with pytest.raises(ValueError, match="data.val_fraction"):
+    with pytest.raises(ValueError, match=r"data\.val_fraction"):
         FinetuneConfig.model_validate({**base, "select": "best_val"})
     with pytest.raises(ValueError, match="pixel units"):
         FinetuneConfig.model_validate({**base, "select": {"rule": "best_test", "eps": 8}})

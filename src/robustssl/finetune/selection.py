@@ -67,7 +67,7 @@ def robust_accuracy(
 
 
 def is_best(rows: list[dict[str, Any]], score: float) -> bool:
-    """``score`` beats every earlier epoch's (the first of equal scores is kept, as AdvCL's ``>``)."""
+    """``score`` beats every earlier epoch's (ties keep the first, as AdvCL's ``>``)."""
     return all(score > float(row[SCORE]) for row in rows)
 
 

@@ -9,13 +9,13 @@ from robustssl.objectives.contrastive import (
     supcon_loss,
 )
 from robustssl.objectives.simsiam import negative_cosine, simsiam_loss
-from robustssl.objectives.trades import trades_kl, trades_loss
 from robustssl.objectives.tikhonov import (
     TikhonovTerms,
     contrastive_penalty,
     contrastive_tikhonov,
     supervised_tikhonov,
 )
+from robustssl.objectives.trades import trades_kl, trades_loss
 
 __all__ = [
     "TikhonovTerms",
