@@ -33,7 +33,7 @@ from robustssl.data.views import SimCLRViews, frequency_split
 from robustssl.data.views.translate import random_translate_flip
 from robustssl.methods.adversary import perturb
 from robustssl.methods.base import MethodStep, PretrainMethod
-from robustssl.methods.clusterfit import load_cluster_encoder, pseudo_labels
+from robustssl.methods.clusterfit import check_source, pseudo_labels
 from robustssl.methods.config import ADVCL_ADVERSARIAL_VIEWS, AdvCLConfig
 from robustssl.methods.contrastive_adversary import as_attacked, sample_losses
 from robustssl.methods.distributed import gather_with_grad
@@ -169,10 +169,11 @@ class AdvCL(PretrainMethod):
         return MethodStep(loss, adv_parts[0][1], labels, logs)
 
     @classmethod
-    def check_ready(cls, cfg: AdvCLConfig) -> None:
-        """The ClusterFit encoder run must exist and load strictly before anything is written."""
+    def check_ready(cls, cfg: AdvCLConfig, train: ImageDataset | None = None) -> None:
+        """The ClusterFit encoder run must load strictly, or the external pseudo-labels read and
+        fit the training set, before anything is written."""
         if cfg.clusterfit is not None:
-            load_cluster_encoder(cfg.clusterfit.encoder)
+            check_source(cfg.clusterfit, len(train) if train is not None else None)
 
     def prepare_data(self, train: ImageDataset, run_dir: Path) -> ImageDataset:
         """With ClusterFit: the training set with its pseudo-labels as extra label columns

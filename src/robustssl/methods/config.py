@@ -234,10 +234,13 @@ class OriginalViewConfig(_Strict):
 
 class ClusterFitConfig(_Strict):
     """ClusterFit pseudo-labels (seed 001 eq. 10, Table 5): k-means on normalised features of the
-    pretrained encoder of the run directory ``encoder`` (loaded strictly), one linear head per
-    K, adversarial CE on the pseudo-labels weighted by ``weight`` (λ)."""
+    pretrained encoder of the run directory ``encoder`` (loaded strictly) — or pseudo-labels made
+    elsewhere, read from ``labels`` (.npy / .safetensors / .json, one column per K;
+    robustssl.methods.external_labels) — one linear head per K, adversarial CE on the
+    pseudo-labels weighted by ``weight`` (λ). Give exactly one of ``encoder`` and ``labels``."""
 
-    encoder: str = Field(min_length=1)
+    encoder: str | None = Field(None, min_length=1)
+    labels: str | None = Field(None, min_length=1)
     ks: list[int] = Field(default_factory=lambda: [2, 10, 50, 100, 500], min_length=1)
     weight: float = Field(0.2, gt=0)
     seed: int = 0
@@ -251,6 +254,15 @@ class ClusterFitConfig(_Strict):
         if any(k < 2 for k in ks) or len(set(ks)) != len(ks):
             raise ValueError(f"ks={ks} must be distinct cluster numbers ≥ 2, e.g. [2, 10, 50]")
         return ks
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ClusterFitConfig:
+        if (self.encoder is None) == (self.labels is None):
+            raise ValueError(
+                "clusterfit needs exactly one source of pseudo-labels: encoder=<pretraining run "
+                "dir> (k-means on its features) or labels=<.npy/.safetensors/.json file>"
+            )
+        return self
 
 
 class AdvCLConfig(_Strict):
