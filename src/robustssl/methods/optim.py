@@ -26,6 +26,7 @@ class OptimConfig(BaseModel):
     lr: float = Field(1e-3, gt=0)
     weight_decay: float = Field(1e-6, ge=0)
     momentum: float = Field(0.9, ge=0, lt=1)
+    nesterov: bool = False  # SGD only (Adv-SS-Pretraining's optimiser)
     exclude_bias_and_norm: bool = True
     scale_lr_with_batch: bool = False
     schedule: Literal["warmup_cosine", "step", "constant"] = "warmup_cosine"
@@ -38,6 +39,11 @@ class OptimConfig(BaseModel):
 
     @model_validator(mode="after")
     def _lars_options_need_lars(self) -> OptimConfig:
+        if self.nesterov and (self.name != "sgd" or self.momentum == 0):
+            raise ValueError(
+                "nesterov needs name=sgd with momentum > 0; remove optim.nesterov or set "
+                "optim.name=sgd"
+            )
         if self.name != "lars" and (
             self.lars_trust_ratio != "update_norm" or self.lars_lr_in_momentum
         ):
@@ -78,7 +84,7 @@ def build_optimizer(
     for group in groups:
         group.pop("lars_exclude", None)
     if cfg.name == "sgd":
-        return torch.optim.SGD(groups, lr=lr, momentum=cfg.momentum)
+        return torch.optim.SGD(groups, lr=lr, momentum=cfg.momentum, nesterov=cfg.nesterov)
     if cfg.name == "adamw":
         return torch.optim.AdamW(groups, lr=lr)
     return torch.optim.Adam(groups, lr=lr)

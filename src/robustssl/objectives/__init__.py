@@ -8,6 +8,7 @@ from robustssl.objectives.contrastive import (
     ntxent_loss,
     supcon_loss,
 )
+from robustssl.objectives.diversity import gradient_logdet
 from robustssl.objectives.simsiam import negative_cosine, simsiam_loss
 from robustssl.objectives.tikhonov import (
     TikhonovTerms,
@@ -23,6 +24,7 @@ __all__ = [
     "contrastive_penalty",
     "contrastive_tikhonov",
     "cross_entropy_loss",
+    "gradient_logdet",
     "grouped_contrastive_loss",
     "multiview_ntxent_loss",
     "negative_cosine",
