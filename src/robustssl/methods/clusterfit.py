@@ -11,8 +11,10 @@ so a resumed run reuses them.
 With ``clusterfit.labels`` the pseudo-labels come from a file instead
 (:mod:`robustssl.methods.external_labels`), checked against the training set and cached likewise.
 
-The encoder is loaded strictly: a missing, unexpected or mis-shaped key is an error naming it (the
-public AdvCL code's ``strict=False`` load silently skips every tensor; REFERENCE_FACTS.md).
+The encoder is loaded strictly: a missing, unexpected or mis-shaped key is an error naming it.
+(The public AdvCL code ships its pseudo-labels precomputed, without the clustering code, and its
+``finetuning_advCL_SLF.py`` loads checkpoints with ``strict=False``, which skips missing and
+unexpected keys without a word.)
 """
 
 from __future__ import annotations
