@@ -144,3 +144,13 @@ def plan_of_file(path: Path, tmp_path: Path):
     from robustssl.experiments.plan import expand
 
     return expand(load_experiment(path, (f"study_dir={tmp_path / 'study'}",)))
+
+
+def test_finetune_label_separates_variants_of_one_protocol(tmp_path: Path) -> None:
+    raw = tiny_study(tmp_path / "data", tmp_path / "study")
+    variant = {"label": "B", "overrides": {"optim.lr": 0.02}}
+    raw["finetune"]["slf_b"] = {**raw["finetune"]["slf"], **variant}
+    plan = plan_of(raw)
+    methods = {s.labels["method"] for s in plan.of_kind("finetune")}
+    pre = {s.labels["method"] for s in plan.of_kind("pretrain")}
+    assert methods == pre | {f"{m} · B" for m in pre}

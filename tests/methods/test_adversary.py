@@ -65,3 +65,28 @@ def test_config_rejects_pixel_scale_mistakes():
     with pytest.raises(ValueError, match="8/255"):
         AdversaryConfig(eps=8)
     assert AdversaryConfig(eps=0.1, steps=10).alpha == pytest.approx(0.025)
+
+
+def test_use_best_trains_on_the_highest_loss_iterate() -> None:
+    """The robustness library's ``use_best``: per sample, the iterate (random start included)
+    with the highest loss; without it the last iterate. The closure below oscillates, so the two
+    differ."""
+    seen: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+    def loss(x_adv: torch.Tensor) -> torch.Tensor:
+        value = torch.sin(40 * x_adv.flatten(1).sum(1))
+        seen.append((x_adv.detach().clone(), value.detach().clone()))
+        return value
+
+    x = torch.rand(32, 1, 4, 4, generator=make_generator(3))
+    model = torch.nn.Identity()
+    kw = {"norm": "Linf", "eps": 0.1, "steps": 6, "step_size": 0.04, "bn_mode": "eval"}
+    last = perturb(loss, x, AdversaryConfig(**kw), model, make_generator(0))
+    seen.clear()
+    best = perturb(loss, x, AdversaryConfig(**kw, use_best=True), model, make_generator(0))
+    iterates = torch.stack([v for _, v in seen])  # (steps + 1, B): start … last
+    assert len(seen) == 7 and torch.equal(seen[-1][0], last)  # same path as without use_best
+    with torch.no_grad():
+        best_loss, last_loss = torch.sin(40 * best.flatten(1).sum(1)), iterates[-1]
+    assert torch.allclose(best_loss, iterates.max(0).values)
+    assert bool((best_loss >= last_loss).all()) and bool((best_loss > last_loss + 0.1).any())

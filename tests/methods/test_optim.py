@@ -102,3 +102,70 @@ def test_lars_trains_a_model() -> None:
         loss.backward()
         opt.step()
     assert loss.item() < 0.5 * first
+
+
+def _linear(weight: list[float], bias: float) -> nn.Linear:
+    layer = nn.Linear(2, 1)
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor([weight]))
+        layer.bias.fill_(bias)
+    layer.weight.grad = torch.tensor([[0.0, 10.0]])
+    layer.bias.grad = torch.tensor([2.0])
+    return layer
+
+
+def test_lars_with_bias_and_norm_exclusion_matches_hand_step() -> None:
+    """SimCLR's LARS: w = (3, 4), g = (0, 10), λ = 0.1, η = 0.001, lr = 0.5.
+    u = g + λw = (0.3, 10.4); trust = η‖w‖/‖u‖ = 0.005/√108.25; bias: plain SGD, no decay."""
+    layer = _linear([3.0, 4.0], 1.0)
+    cfg = OptimConfig(name="lars", lr=0.5, momentum=0.0, weight_decay=0.1)
+    build_optimizer(layer, cfg).step()
+    trust = 0.001 * 5.0 / math.sqrt(0.3**2 + 10.4**2)
+    expected_w = [3.0 - 0.5 * trust * 0.3, 4.0 - 0.5 * trust * 10.4]
+    assert layer.weight.detach()[0].tolist() == pytest.approx(expected_w, rel=1e-6)
+    assert layer.bias.item() == pytest.approx(1.0 - 0.5 * 2.0)
+
+
+def test_lars_without_exclusion_sum_of_norms_matches_hand_step() -> None:
+    """ACL / torchlars: every tensor decayed and scaled by η‖w‖/(‖g‖ + λ‖w‖).
+    Weight: trust = 0.001·5/(10 + 0.5); bias: trust = 0.001·1/(2 + 0.1), u = 2 + 0.1·1."""
+    layer = _linear([3.0, 4.0], 1.0)
+    cfg = OptimConfig(
+        name="lars",
+        lr=0.5,
+        momentum=0.0,
+        weight_decay=0.1,
+        exclude_bias_and_norm=False,
+        lars_trust_ratio="sum_of_norms",
+    )
+    build_optimizer(layer, cfg).step()
+    trust_w = 0.001 * 5.0 / 10.5
+    expected_w = [3.0 - 0.5 * trust_w * 0.3, 4.0 - 0.5 * trust_w * 10.4]
+    assert layer.weight.detach()[0].tolist() == pytest.approx(expected_w, rel=1e-6)
+    trust_b = 0.001 * 1.0 / 2.1
+    assert layer.bias.item() == pytest.approx(1.0 - 0.5 * trust_b * 2.1, rel=1e-7)
+    # the two ratios differ on the weight: ‖g + λw‖ = 10.404 ≠ ‖g‖ + λ‖w‖ = 10.5
+    other = _linear([3.0, 4.0], 1.0)
+    build_optimizer(other, cfg.model_copy(update={"lars_trust_ratio": "update_norm"})).step()
+    assert not torch.allclose(other.weight, layer.weight, rtol=0, atol=1e-9)
+
+
+def test_lars_learning_rate_inside_momentum_as_acl() -> None:
+    """Excluded tensor, constant gradient g = 1, momentum 0.9, lr 1 then 0.5:
+    outside (ours): w₂ = w₀ − 1·g − 0.5·(0.9g + g) = −1.95;
+    inside (ACL): w₂ = w₀ − g − (0.9g + 0.5g) = −2.4."""
+    for inside, expected in ((False, -1.95), (True, -2.4)):
+        b = nn.Parameter(torch.tensor([0.0]))
+        opt = LARS([{"params": [b], "lars_exclude": True}], lr=1.0, lr_in_momentum=inside)
+        for lr in (1.0, 0.5):
+            opt.param_groups[0]["lr"] = lr
+            b.grad = torch.tensor([1.0])
+            opt.step()
+        assert b.item() == pytest.approx(expected)
+
+
+def test_lars_options_refused_for_other_optimizers() -> None:
+    with pytest.raises(ValueError, match="only apply to name=lars"):
+        OptimConfig(name="sgd", lars_trust_ratio="sum_of_norms")
+    with pytest.raises(ValueError, match="trust_ratio"):
+        LARS([nn.Parameter(torch.zeros(1))], lr=0.1, trust_ratio="bogus")  # type: ignore[arg-type]

@@ -12,6 +12,7 @@ from robustssl.cli import (
     evaluate_cmd,
     finetune_cmd,
     pretrain_cmd,
+    pseudo_labels_cmd,
     quickstart_cmd,
     report_cmd,
     results_cmd,
@@ -34,6 +35,7 @@ _SUBCOMMANDS = (
     run_cmd,
     quickstart_cmd,
     toy_cmd,
+    pseudo_labels_cmd,
 )
 
 

@@ -3,9 +3,10 @@
 - SA / RA / AA as in seed 001 §5: standard accuracy, accuracy under PGD-20 and under AutoAttack
   "standard", for L∞ and L2. A point is robust when it is classified correctly both clean and
   at its x_adv (as AutoAttack counts), so RA ≤ SA always.
-- PGD's step size follows seed 003 §4.2 by default: L∞ α = ε/4 (2/255 at ε = 8/255); L2
-  α = 2ε/steps (the seed prints "ε²/#steps" citing Salman et al.'s supplement; ε² is not in
-  pixel units and would let 20 steps at ε = 0.5 travel only 0.25, so we read it as 2ε/#steps).
+- PGD's step size follows the ``auto`` rule of :mod:`robustssl.attacks.step_size` by default:
+  L∞ α = ε/4 as seed 003 §4.2 (2/255 at ε = 8/255); L2 α = 2.5·ε/steps (Madry et al.). Seed 003
+  prints L2 α = "ε²/#steps" (citing Salman et al.'s supplement), which would let 20 steps at
+  ε = 0.5 travel only 0.25; that literal rule is ``step_size_rule: seed003``.
 - ε-curves use the pruned sweep :func:`robustssl.attacks.robust_accuracy_curve` (seed 003
   Tables 2–3, seed 002 ε_train × ε_test tables).
 - The per-attack breakdown of seed 000 Figure 14 (FGSM, PGD, APGD-CE, APGD-DLR, AA) runs each

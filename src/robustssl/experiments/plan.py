@@ -322,6 +322,8 @@ class _Expander:
             run_name = f"{pre.entry}-{dump['protocol']}-{digest[:HASH_CHARS]}"
             dump["name"] = run_name
             labels = {**pre.labels, "protocol": dump["protocol"]}
+            if entry.label:
+                labels["method"] = f"{pre.labels['method']} · {entry.label}"
             labels["label_fraction"] = float(dump["data"]["label_fraction"])
             stage = Stage(
                 f"finetune-{digest[:12]}",

@@ -115,9 +115,12 @@ class PretrainEntry(EntryBase):
 class FinetuneEntry(EntryBase):
     """Finetuning (``robustssl.finetune.FinetuneConfig``) of the named pretrain entries' runs.
     ``protocols`` and ``label_fractions`` are grid axes; ``adversary`` is the training attack
-    of the adversarial protocols (ALF, AFF; removed for SLF / SFF)."""
+    of the adversarial protocols (ALF, AFF; removed for SLF / SFF). ``label`` is appended to the
+    pretraining's label in the tables ("SimCLR · TRADES"), so two entries that finetune the same
+    encoders with one protocol (e.g. ``loss: ce`` vs ``loss: trades``) get their own rows."""
 
     pretrain: str | list[str]
+    label: str | None = None
     protocols: list[str] | None = None
     label_fractions: list[float] | None = None
     adversary: dict[str, Any] | None = None

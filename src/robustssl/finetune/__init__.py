@@ -2,7 +2,8 @@
 
 SLF / ALF / AFF (seed 001 §3, §5), SFF, partial (first k stages frozen), linear or 2-layer MLP head
 (seed 004), readout trained with APGD-CE-10 (seed 000 §4.3), label fractions, cross-dataset
-transfer with resizing and channel conversion, cached features for SLF. See docs/finetuning.md.
+transfer with resizing and channel conversion, cached features for SLF, cross-entropy or TRADES
+training (ACL's AFF), epoch selection (last / best_test / best_val). See docs/finetuning.md.
 """
 
 from robustssl.finetune.config import (
@@ -12,6 +13,8 @@ from robustssl.finetune.config import (
     FinetuneDataConfig,
     FinetuneOptimConfig,
     HeadConfig,
+    LossConfig,
+    SelectionConfig,
 )
 from robustssl.finetune.pretrained import PretrainedEncoder, load_pretrained_encoder
 from robustssl.finetune.protocols import PROTOCOLS, Protocol, get_protocol
@@ -28,8 +31,10 @@ __all__ = [
     "FinetuneOptimConfig",
     "FinetuneResult",
     "HeadConfig",
+    "LossConfig",
     "PretrainedEncoder",
     "Protocol",
+    "SelectionConfig",
     "backbone_stages",
     "finetune",
     "get_protocol",

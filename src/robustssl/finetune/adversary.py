@@ -1,5 +1,8 @@
 """The training-time attack of ALF / AFF / adversarial partial finetuning.
 
+With ``loss: trades`` the attack is TRADES' (robustssl.finetune.trades): PGD on the KL from a
+Gaussian start.
+
 PGD (Madry et al.; seed 003 §4.2: 10 steps for training, L∞ α = 2/255 at ε = 8/255) runs all its
 steps from a random start and returns the last iterate (early stopping would weaken training);
 APGD-CE (seed 000 §4.3: 10 iterations to train the readout) returns its best adversarial iterate.
@@ -12,14 +15,26 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from robustssl.attacks import APGD, PGD, Attack
-from robustssl.finetune.config import AdversaryConfig
+from robustssl.finetune.config import AdversaryConfig, LossConfig
+from robustssl.finetune.trades import TradesAttack
 from robustssl.utils import mix_seed
 
 _ATTACK_STREAM = 0xA77AC  # separates attack seeds from the other per-step random streams
 
 
-def build_attack(model: nn.Module, cfg: AdversaryConfig) -> Attack:
-    """The configured attack on ``model`` (eps, steps and BN mode from ``cfg``)."""
+def build_attack(model: nn.Module, cfg: AdversaryConfig, loss: LossConfig | None = None) -> Attack:
+    """The configured attack on ``model`` (eps, steps and BN mode from ``cfg``; TRADES' when the
+    training ``loss`` is trades)."""
+    if loss is not None and loss.name == "trades":
+        return TradesAttack(
+            model,
+            cfg.norm,
+            cfg.eps,
+            steps=cfg.steps,
+            step_size=cfg.resolved_step_size(),
+            start_std=loss.start_std,
+            model_mode=cfg.bn_mode,
+        )
     if cfg.attack == "apgd":
         return APGD(model, cfg.norm, cfg.eps, steps=cfg.steps, loss="ce", model_mode=cfg.bn_mode)
     return PGD(

@@ -15,7 +15,7 @@ from robustssl.finetune.adversary import adversarial_batch
 from robustssl.finetune.augment import augment_batch
 from robustssl.finetune.config import AugmentationConfig
 from robustssl.finetune.features import compute_features
-from robustssl.finetune.loop import Batches, Prepare
+from robustssl.finetune.loop import Batches, Prepare, TrainBatch
 from robustssl.utils import mix_seed
 
 _ORDER_STREAM = 0x0DE5
@@ -64,12 +64,14 @@ class FeatureSource:
 
 @dataclass
 class ImageSource:
-    """Images of the train split; ``prepare`` augments and (with an attack) perturbs them."""
+    """Images of the train split; ``prepare`` augments and (with an attack) perturbs them, keeping
+    the augmented clean batch as ``natural`` when ``keep_natural`` (TRADES)."""
 
     loader: BatchLoader
     augmentation: AugmentationConfig
     attack: Attack | None
     seed: int
+    keep_natural: bool = False
 
     def epoch(self, epoch: int) -> Batches:
         self.loader.set_epoch(epoch)
@@ -79,10 +81,11 @@ class ImageSource:
         if self.augmentation.name == "none" and self.attack is None:
             return None
 
-        def prepare(x: Tensor, y: Tensor, step: int) -> Tensor:
-            x = augment_batch(x, self.augmentation, self.seed, epoch, step)
-            if self.attack is not None:
-                x = adversarial_batch(self.attack, x, y, self.seed, epoch, step)
-            return x
+        def prepare(x: Tensor, y: Tensor, step: int) -> TrainBatch:
+            natural = augment_batch(x, self.augmentation, self.seed, epoch, step)
+            if self.attack is None:
+                return TrainBatch(natural, y)
+            x_adv = adversarial_batch(self.attack, natural, y, self.seed, epoch, step)
+            return TrainBatch(x_adv, y, natural if self.keep_natural else None)
 
         return prepare

@@ -166,6 +166,61 @@ class AugmentationConfig(_Strict):
     hflip_p: float = Field(0.5, ge=0, le=1)
 
 
+class LossConfig(_Strict):
+    """The classifier's training loss. ``ce``: cross-entropy on the training batch (adversarial for
+    ALF / AFF: Madry's adversarial training). ``trades``: TRADES (Zhang et al. 2019), ACL's AFF
+    (``train_trades.py``): CE(f(x), y) + β·KL(p(x) ‖ p(x′)), x′ from PGD on that KL started at
+    x + ``start_std``·N(0, 1) with the model in ``adversary.bn_mode`` (eval in ACL's code).
+    ``loss: trades`` is short for ``loss: {name: trades}``."""
+
+    name: Literal["ce", "trades"] = "ce"
+    beta: float = Field(6.0, ge=0, allow_inf_nan=False)
+    start_std: float = Field(0.001, ge=0, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _options_need_trades(self) -> LossConfig:
+        defaults = {"beta": 6.0, "start_std": 0.001}  # dumps carry them, so compare values
+        changed = [k for k, v in defaults.items() if getattr(self, k) != v]
+        if self.name == "ce" and changed:
+            raise ValueError(
+                f"loss.{changed[0]} only applies to loss.name=trades; remove it or set loss=trades"
+            )
+        return self
+
+
+class SelectionConfig(_Strict):
+    """Which epoch's classifier the run keeps, saves and reports. ``last``: the final epoch.
+    ``best_test``: the epoch with the highest robust accuracy on the evaluation split under PGD
+    (``norm``, ``eps``, ``steps``, ``step_size``; random start, model in eval mode) on its first
+    ``n`` images — what AdvCL's SLF script (finetuning_advCL_SLF.py: PGD-20, 8/255, 2/255, every
+    epoch) reports. That selects on the test set, so its numbers are optimistic; the run warns.
+    ``best_val``: the same on the validation split (``data.val_fraction`` > 0), as ACL's
+    train_trades.py does. ``select: best_test`` is short for ``select: {rule: best_test}``."""
+
+    rule: Literal["last", "best_test", "best_val"] = "last"
+    norm: str = "Linf"
+    eps: float = Field(8 / 255, gt=0, allow_inf_nan=False)
+    steps: int = Field(20, gt=0)
+    step_size: float | None = Field(2 / 255, gt=0, allow_inf_nan=False)
+    n: int | None = Field(None, gt=0)
+
+    _fractions = field_validator("eps", "step_size", mode="before")(parse_fraction)
+
+    @field_validator("norm")
+    @classmethod
+    def _norm(cls, v: str) -> str:
+        return canonical_norm(v)
+
+    @model_validator(mode="after")
+    def _sensible(self) -> SelectionConfig:
+        if self.norm == "Linf" and self.eps >= 1:
+            raise ValueError(
+                f"select.eps={self.eps} is ≥ 1, the whole pixel range, for L∞; give ε in pixel "
+                "units, e.g. select.eps=8/255 or 0.1"
+            )
+        return self
+
+
 class FinetuneConfig(_Strict):
     """Everything one finetuning run needs; its JSON dump is saved in the run directory."""
 
@@ -185,6 +240,18 @@ class FinetuneConfig(_Strict):
     adversary: AdversaryConfig | None = None
     augmentation: AugmentationConfig = AugmentationConfig()
     cache_features: bool | None = None
+    loss: LossConfig = LossConfig()
+    select: SelectionConfig = SelectionConfig()
+
+    @field_validator("loss", mode="before")
+    @classmethod
+    def _loss_shorthand(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
+
+    @field_validator("select", mode="before")
+    @classmethod
+    def _select_shorthand(cls, value: Any) -> Any:
+        return {"rule": value} if isinstance(value, str) else value
 
     @field_validator("protocol")
     @classmethod
@@ -197,6 +264,8 @@ class FinetuneConfig(_Strict):
             self._encoder_source_problem(),
             self._protocol_problem(),
             self._cache_problem(),
+            self._loss_problem(),
+            self._select_problem(),
         ):
             if problem:
                 raise ValueError(problem)
@@ -243,6 +312,26 @@ class FinetuneConfig(_Strict):
             return (
                 "cache_features needs augmentation.name=none: augmented images change every "
                 "epoch; set cache_features=false to recompute features"
+            )
+        return None
+
+    def _loss_problem(self) -> str | None:
+        if self.loss.name != "trades":
+            return None
+        if self.adversary is None:
+            return (
+                "loss=trades trains on adversarial examples: use protocol=alf / aff (or partial) "
+                "with an adversary section, e.g. adversary.eps=8/255 adversary.steps=10"
+            )
+        if self.adversary.attack != "pgd":
+            return "loss=trades runs PGD on the TRADES KL; set adversary.attack=pgd"
+        return None
+
+    def _select_problem(self) -> str | None:
+        if self.select.rule == "best_val" and self.data.val_fraction == 0:
+            return (
+                "select=best_val needs a validation split: set data.val_fraction (e.g. 0.1), or "
+                "select=last"
             )
         return None
 

@@ -2,6 +2,8 @@
 
 ``prepare(x, y, step)`` turns a clean batch into the training batch (augmentation, then the
 attack for ALF / AFF); the model is put in train mode after it, so an attack may use its own mode.
+``loss_fn(model, batch)`` gives the batch's loss and the logits its accuracy is counted on:
+cross-entropy on ``batch.x`` by default, TRADES (robustssl.finetune.trades) with ``loss: trades``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,26 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 Batches = Iterable[tuple[Tensor, Tensor]]
-Prepare = Callable[[Tensor, Tensor, int], Tensor]
+
+
+@dataclass(frozen=True)
+class TrainBatch:
+    """One training batch: ``x`` what the classifier trains on (augmented; adversarial for ALF /
+    AFF), ``y`` its labels, ``natural`` the augmented clean images when the loss needs them."""
+
+    x: Tensor
+    y: Tensor
+    natural: Tensor | None = None
+
+
+Prepare = Callable[[Tensor, Tensor, int], TrainBatch]
+BatchLoss = Callable[[nn.Module, TrainBatch], tuple[Tensor, Tensor]]
+
+
+def cross_entropy_step(model: nn.Module, batch: TrainBatch) -> tuple[Tensor, Tensor]:
+    """(mean cross-entropy of ``model`` on ``batch.x``, its logits)."""
+    logits = model(batch.x)
+    return F.cross_entropy(logits, batch.y), logits
 
 
 @dataclass(frozen=True)
@@ -33,11 +54,12 @@ def train_epoch(
     optimizer: torch.optim.Optimizer,
     prepare: Prepare | None = None,
     *,
+    loss_fn: BatchLoss = cross_entropy_step,
     total: int | None = None,
     desc: str = "finetune",
     progress: bool = True,
 ) -> EpochStats:
-    """One pass of cross-entropy steps over ``batches``; mean loss and accuracy of the pass."""
+    """One pass of ``loss_fn`` steps over ``batches``; mean loss and accuracy of the pass."""
     start = time.perf_counter()
     loss_sum: Tensor | float = 0.0
     correct: Tensor | int = 0
@@ -45,11 +67,9 @@ def train_epoch(
     for step, (x, y) in enumerate(
         tqdm(batches, total=total, desc=desc, disable=not progress, leave=False)
     ):
-        if prepare is not None:
-            x = prepare(x, y, step)
+        batch = prepare(x, y, step) if prepare is not None else TrainBatch(x, y)
         model.train()
-        logits = model(x)
-        loss = F.cross_entropy(logits, y)
+        loss, logits = loss_fn(model, batch)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

@@ -4,7 +4,8 @@ Everything that can be checked (config, pretraining run, weights, data, shapes) 
 the run directory is created and before any training compute. The run directory
 ``<output_dir>/<name>/`` holds ``config.json``/``config.yaml``, ``state/last.safetensors`` (resume
 state, every epoch), ``metrics.csv`` (per epoch), ``classifier.safetensors`` (for
-:func:`robustssl.models.load_classifier`) and ``summary.json``.
+:func:`robustssl.models.load_classifier`; the kept epoch's classifier, see ``select``),
+``summary.json`` and, with ``select`` ≠ last, ``state/best.safetensors``.
 """
 
 from __future__ import annotations
@@ -28,13 +29,23 @@ from robustssl.finetune.data import (
     target_image_size,
 )
 from robustssl.finetune.features import compute_features
-from robustssl.finetune.loop import accuracy, train_epoch
+from robustssl.finetune.loop import BatchLoss, accuracy, cross_entropy_step, train_epoch
 from robustssl.finetune.model import FinetuneModel, build_finetune_model
 from robustssl.finetune.optim import build_optimizer, lr_at_epoch, set_lr
 from robustssl.finetune.pretrained import PretrainedEncoder, load_pretrained_encoder, random_encoder
 from robustssl.finetune.records import read_result, write_metrics
 from robustssl.finetune.rundir import FinetuneRunDir
+from robustssl.finetune.selection import (
+    SCORE,
+    best_epoch,
+    is_best,
+    load_best,
+    robust_accuracy,
+    save_best,
+    warn_if_test_selection,
+)
 from robustssl.finetune.state import load_state, save_state
+from robustssl.finetune.trades import TradesLoss
 from robustssl.models import save_classifier
 from robustssl.utils import resolve_device, seed_everything
 from robustssl.utils.allocator import keep_freed_memory_in_heap
@@ -105,9 +116,14 @@ def _source(cfg: FinetuneConfig, s: _Setup) -> FeatureSource | ImageSource:
             cfg.seed,
             cfg.progress_bar,
         )
-    attack = build_attack(s.model.trainable, cfg.adversary) if cfg.adversary else None
+    attack = build_attack(s.model.trainable, cfg.adversary, cfg.loss) if cfg.adversary else None
     loader = train_loader(s.data.train, cfg.data.batch_size, cfg.seed)
-    return ImageSource(loader, cfg.augmentation, attack, cfg.seed)
+    trades = cfg.loss.name == "trades"
+    return ImageSource(loader, cfg.augmentation, attack, cfg.seed, keep_natural=trades)
+
+
+def _loss_fn(cfg: FinetuneConfig) -> BatchLoss:
+    return TradesLoss(cfg.loss.beta) if cfg.loss.name == "trades" else cross_entropy_step
 
 
 def _clean_accuracy(cfg: FinetuneConfig, s: _Setup, split: str) -> float:
@@ -150,6 +166,7 @@ def finetune(
         run.check_resumable(cfg.model_dump(mode="json"))
         if (done := read_result(run.path, complete_only=True)) is not None:
             return FinetuneResult(*done)  # already finished: nothing to recompute
+    warn_if_test_selection(cfg.select)
     device = resolve_device(cfg.device)
     if device.type == "cpu":
         keep_freed_memory_in_heap()
@@ -161,11 +178,12 @@ def finetune(
     except FloatingPointError as err:
         run.write_summary({"status": "failed", "error": str(err)})
         raise
-    metrics = _final_metrics(cfg, s, progress)
+    metrics = _final_metrics(cfg, s, _selected_row(cfg, s, run, progress["rows"]))
     save_classifier(
         s.model.classifier, s.model.spec, run.path / CLASSIFIER_FILE, _metadata(cfg, s, metrics)
     )
     summary = {"status": "complete", "clean_accuracy": metrics["clean_accuracy"]}
+    summary["select"] = {"rule": cfg.select.rule, "epoch": metrics.get("selected_epoch")}
     run.write_summary({**summary, "train_seconds": progress["seconds"], "metrics": metrics})
     return FinetuneResult(run.path, metrics, progress["seconds"])
 
@@ -193,6 +211,7 @@ def _train(
             source.epoch(epoch),
             optimizer,
             source.prepare(epoch),
+            loss_fn=_loss_fn(cfg),
             total=len(source.loader),
             desc=f"{cfg.protocol} epoch {epoch + 1}/{cfg.optim.epochs}",
             progress=cfg.progress_bar,
@@ -201,6 +220,10 @@ def _train(
         row.update(train_loss=stats.loss, train_accuracy=stats.accuracy)
         if s.data.val is not None:
             row["val_accuracy"] = _clean_accuracy(cfg, s, "val")
+        if cfg.select.rule != "last":
+            row[SCORE] = _select_score(cfg, s)
+            if is_best(progress["rows"], row[SCORE]):
+                save_best(s.model.classifier, run.path, epoch + 1)
         row["seconds"] = progress["seconds"] + time.perf_counter() - start
         start = time.perf_counter()
         progress = {"epoch": epoch + 1, "rows": [*progress["rows"], row], "seconds": row["seconds"]}
@@ -211,9 +234,25 @@ def _train(
     return progress
 
 
-def _final_metrics(cfg: FinetuneConfig, s: _Setup, progress: dict[str, Any]) -> dict[str, float]:
-    last = progress["rows"][-1] if progress["rows"] else {}
-    metrics = {k: v for k, v in last.items() if k not in ("lr", "seconds")}
+def _select_score(cfg: FinetuneConfig, s: _Setup) -> float:
+    """Robust accuracy on the split ``select`` ranks epochs by."""
+    split = s.data.test if cfg.select.rule == "best_test" else s.data.val
+    assert split is not None  # best_val needs data.val_fraction (checked by FinetuneConfig)
+    model = s.model.classifier
+    return robust_accuracy(model, split, cfg.select, cfg.seed, cfg.data.eval_batch_size)
+
+
+def _selected_row(cfg: FinetuneConfig, s: _Setup, run: FinetuneRunDir, rows: list) -> dict:
+    """The metrics row of the kept epoch; with ``select`` ≠ last its weights are loaded back."""
+    if cfg.select.rule == "last" or not rows:
+        return rows[-1] if rows else {}
+    epoch = best_epoch(rows)
+    load_best(s.model.classifier, run.path)
+    return {**rows[epoch - 1], "selected_epoch": epoch}
+
+
+def _final_metrics(cfg: FinetuneConfig, s: _Setup, row: dict[str, Any]) -> dict[str, float]:
+    metrics = {k: v for k, v in row.items() if k not in ("lr", "seconds")}
     metrics["clean_accuracy"] = _clean_accuracy(cfg, s, "test")
     metrics["train_samples"], metrics["test_samples"] = len(s.data.train), len(s.data.test)
     return metrics

@@ -7,7 +7,10 @@ view x+δ (eq. 7: δ maximises the multi-view NT-Xent of x+δ against the other 
 frequency views x_l, x_h (eq. 8; x_h is not clamped); ``adv_aug1/2`` are the eq. 6 alternatives
 τᵢ(x)+δᵢ (all adversarial views of a set are perturbed jointly). Loss: the multi-view NT-Xent
 over the set (eq. 9) + λ·the mean over K of the cross-entropy of head_K(f(x+δ_ce)) on the K-cluster
-pseudo-labels (eq. 10, ensemble version), where δ_ce maximises that cross-entropy.
+pseudo-labels (eq. 10, ensemble version), where δ_ce maximises that cross-entropy. With
+``base_temperature`` set the contrastive term is multiplied by τ/base_temperature, the reference
+SupConLoss's balance (τ/0.07 = 7.14 at τ = 0.5; losses.py of LijieFan/AdvCL). The attacks ascend the
+two terms on separate inputs with sign steps, so the scale changes training, not the attacks.
 
 BN sets as in the reference code: ``normal`` (clean views), ``pgd`` (contrastive adversarial
 views; the branch used downstream, :meth:`AdvCL.export_encoder`) and ``pgd_ce`` (the pseudo-label
@@ -30,7 +33,7 @@ from robustssl.data.views import SimCLRViews, frequency_split
 from robustssl.data.views.translate import random_translate_flip
 from robustssl.methods.adversary import perturb
 from robustssl.methods.base import MethodStep, PretrainMethod
-from robustssl.methods.clusterfit import load_cluster_encoder, pseudo_labels
+from robustssl.methods.clusterfit import check_source, pseudo_labels
 from robustssl.methods.config import ADVCL_ADVERSARIAL_VIEWS, AdvCLConfig
 from robustssl.methods.contrastive_adversary import as_attacked, sample_losses
 from robustssl.methods.distributed import gather_with_grad
@@ -129,6 +132,12 @@ class AdvCL(PretrainMethod):
         return lambda x_adv: self.pseudo_label_loss(x_adv, labels, reduction="none")
 
     # --- training --------------------------------------------------------------------------
+    def contrastive_loss(self, z: list[Tensor]) -> tuple[Tensor, Tensor]:
+        """(training term, eq. 9 value) of the view set's projections ``z`` (gathered across
+        processes): the m-view NT-Xent and that times the balance scale τ/base_temperature."""
+        eq9 = multiview_ntxent_loss([gather_with_grad(v) for v in z], self.cfg.temperature)
+        return self.cfg.contrastive_scale * eq9, eq9
+
     def split_labels(self, y: Tensor) -> tuple[Tensor, Tensor | None]:
         """(dataset labels, pseudo-labels (B, n_K) or None) from the batch's label columns."""
         if not len(self.heads):
@@ -149,9 +158,8 @@ class AdvCL(PretrainMethod):
         x_adv = perturb(objective, self.adversarial_sources(views), adv_cfg, self, generator)
         adv_parts = [self.embed(part, PGD) for part in x_adv.chunk(len(self.adversarial))]
         z = [z for z, _ in adv_parts] + [self.embed(views[v], NORMAL)[0] for v in self.clean]
-        contrastive = multiview_ntxent_loss([gather_with_grad(v) for v in z], self.cfg.temperature)
-        logs = {"loss_contrastive": contrastive.detach()}
-        loss = contrastive
+        loss, contrastive = self.contrastive_loss(z)
+        logs = {"loss_contrastive": contrastive.detach()}  # eq. 9, before the balance scale
         if pseudo is not None:
             ce_objective = self.pseudo_label_objective(pseudo)
             x_ce = perturb(ce_objective, views["original"], adv_cfg, self, generator)
@@ -161,10 +169,11 @@ class AdvCL(PretrainMethod):
         return MethodStep(loss, adv_parts[0][1], labels, logs)
 
     @classmethod
-    def check_ready(cls, cfg: AdvCLConfig) -> None:
-        """The ClusterFit encoder run must exist and load strictly before anything is written."""
+    def check_ready(cls, cfg: AdvCLConfig, train: ImageDataset | None = None) -> None:
+        """The ClusterFit encoder run must load strictly, or the external pseudo-labels read and
+        fit the training set, before anything is written."""
         if cfg.clusterfit is not None:
-            load_cluster_encoder(cfg.clusterfit.encoder)
+            check_source(cfg.clusterfit, len(train) if train is not None else None)
 
     def prepare_data(self, train: ImageDataset, run_dir: Path) -> ImageDataset:
         """With ClusterFit: the training set with its pseudo-labels as extra label columns

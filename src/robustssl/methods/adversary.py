@@ -29,7 +29,9 @@ _BN_TYPES = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
 
 class AdversaryConfig(BaseModel):
     """PGD inside training: norm, ε (pixel units), steps, step size (default 2.5·ε/steps, Madry),
-    random start, and the model mode during the attack."""
+    random start, and the model mode during the attack. ``use_best``: train on each sample's
+    iterate (start included) with the highest loss, the MadryLab robustness library's default
+    (``use_best=1`` in its ``defaults.py``), instead of the last iterate (the other references)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -39,6 +41,7 @@ class AdversaryConfig(BaseModel):
     step_size: float | None = Field(None, gt=0)
     random_start: bool = True
     bn_mode: Literal["train", "eval"] = "eval"
+    use_best: bool = False
 
     @model_validator(mode="after")
     def _eps_in_range(self) -> AdversaryConfig:
@@ -79,8 +82,9 @@ def perturb(
     generator: torch.Generator,
 ) -> Tensor:
     """x_adv in the ε-ball of ``x`` ∩ [0,1] after ``cfg.steps`` PGD steps on ``loss`` (the last
-    iterate, as in the reference training codes), with ``model`` in ``cfg.bn_mode`` (restored
-    afterwards, parameter gradients off, BN running statistics untouched)."""
+    iterate, as most reference training codes, or with ``cfg.use_best`` each sample's highest-loss
+    iterate), with ``model`` in ``cfg.bn_mode`` (restored afterwards, parameter gradients off, BN
+    running statistics untouched)."""
     threat = ThreatModel(cfg.norm, cfg.eps)
     with attack_mode(model, cfg.bn_mode), frozen_bn_statistics(model):
         out = maximise(
@@ -92,6 +96,6 @@ def perturb(
             generator=generator,
             random_start=cfg.random_start,
             early_stop=False,
-            select="last",
+            select="best" if cfg.use_best else "last",
         )
     return out.x_adv.detach()

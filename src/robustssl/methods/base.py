@@ -48,9 +48,10 @@ class PretrainMethod(nn.Module, ABC):
         """Loss on a batch x ∈ [0,1] (B, C, H, W) with labels y (−1 where unknown)."""
 
     @classmethod
-    def check_ready(cls, cfg: Any) -> None:
-        """Called by ``pretrain()`` before the run directory is made: raise when an input the
-        method needs (e.g. AdvCL's ClusterFit encoder run) is missing. Default: nothing."""
+    def check_ready(cls, cfg: Any, train: ImageDataset | None = None) -> None:
+        """Called by ``pretrain()`` with the training set before the run directory is made:
+        raise when an input the method needs (e.g. AdvCL's ClusterFit encoder run or pseudo-label
+        file) is missing or does not fit ``train``. Default: nothing."""
 
     def prepare_data(self, train: ImageDataset, run_dir: Path) -> ImageDataset:
         """Called once by ``pretrain()`` before training: the data the loader draws from (AdvCL

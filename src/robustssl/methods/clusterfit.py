@@ -8,8 +8,13 @@ is the pseudo-label. The labels are a deterministic function of the features and
 are computed once before training and cached in the run directory (``pseudo_labels.safetensors``),
 so a resumed run reuses them.
 
-The encoder is loaded strictly: a missing, unexpected or mis-shaped key is an error naming it (the
-public AdvCL code's ``strict=False`` load silently skips every tensor; REFERENCE_FACTS.md).
+With ``clusterfit.labels`` the pseudo-labels come from a file instead
+(:mod:`robustssl.methods.external_labels`), checked against the training set and cached likewise.
+
+The encoder is loaded strictly: a missing, unexpected or mis-shaped key is an error naming it.
+(The public AdvCL code ships its pseudo-labels precomputed, without the clustering code, and its
+``finetuning_advCL_SLF.py`` loads checkpoints with ``strict=False``, which skips missing and
+unexpected keys without a word.)
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from torch import Tensor
 
 from robustssl.data import ImageDataset
 from robustssl.methods.config import ClusterFitConfig
+from robustssl.methods.external_labels import load_external_labels
 from robustssl.methods.monitor import extract_features
 from robustssl.models import Encoder, build_encoder, load_state_strict
 from robustssl.utils import mix_seed
@@ -81,7 +87,11 @@ def cluster_labels(
 
 
 def compute_pseudo_labels(cfg: ClusterFitConfig, data: ImageDataset) -> Tensor:
-    """Pseudo-labels (N, len(cfg.ks)) of ``data`` from the encoder of run ``cfg.encoder``."""
+    """Pseudo-labels (N, len(cfg.ks)) of ``data``: read from ``cfg.labels``, or by k-means on the
+    features of the encoder of run ``cfg.encoder``."""
+    if cfg.labels is not None:
+        return load_external_labels(cfg.labels, cfg.ks, len(data))
+    assert cfg.encoder is not None  # one source (ClusterFitConfig)
     encoder = load_cluster_encoder(cfg.encoder).to(data.device)
     channels = data.image_shape[0]
     if encoder.in_channels != channels:
@@ -94,7 +104,20 @@ def compute_pseudo_labels(cfg: ClusterFitConfig, data: ImageDataset) -> Tensor:
 
 
 def _cache_key(cfg: ClusterFitConfig, data: ImageDataset) -> dict[str, Any]:
-    return {**cfg.model_dump(mode="json", exclude={"weight", "batch_size"}), "samples": len(data)}
+    key = cfg.model_dump(mode="json", exclude={"weight", "batch_size"})
+    if key["labels"] is None:  # runs cached before labels= existed keep their key
+        del key["labels"]
+    return {**key, "samples": len(data)}
+
+
+def check_source(cfg: ClusterFitConfig, samples: int | None = None) -> None:
+    """The pseudo-label source is usable (the encoder run loads strictly; the labels file reads
+    and fits ``samples`` training images): called before the run directory is made."""
+    if cfg.labels is not None:
+        load_external_labels(cfg.labels, cfg.ks, samples)
+    else:
+        assert cfg.encoder is not None
+        load_cluster_encoder(cfg.encoder)
 
 
 def pseudo_labels(cfg: ClusterFitConfig, data: ImageDataset, run_dir: Path) -> Tensor:

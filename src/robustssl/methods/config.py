@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from robustssl.data import UnknownDatasetError, dataset_names, get_info
-from robustssl.data.views import SimCLRViewConfig
+from robustssl.data.views import RobustnessViewConfig, SimCLRViewConfig, ViewConfig
 from robustssl.methods.adversary import AdversaryConfig
 from robustssl.methods.optim import OptimConfig
 from robustssl.models import available_backbones
@@ -26,7 +26,8 @@ class ProjectionConfig(_Strict):
 
 
 def _supervised_views() -> SimCLRViewConfig:
-    """Crop + flip only: the usual supervised augmentation, expressed in the SimCLR view config."""
+    """Crop + flip only: the usual supervised augmentation, expressed in the SimCLR view config.
+    ``views: {family: robustness}`` is the robustness library's (seed 003's) augmentation."""
     return SimCLRViewConfig(crop_scale=(0.5, 1.0), jitter_p=0.0, grayscale_p=0.0)
 
 
@@ -70,7 +71,7 @@ class RotationConfig(_Strict):
     name: Literal["rotation"] = "rotation"
     mode: Literal["random", "all"] = "random"
     head_hidden_dim: int | None = None
-    views: SimCLRViewConfig | None = Field(default_factory=_supervised_views)
+    views: ViewConfig | None = Field(default_factory=_supervised_views)
     # Adversarial pretext pretraining (seed 003 §3.3: P1 = L2, P2 = L∞); None = standard
     adversary: AdversaryConfig | None = None
 
@@ -83,7 +84,7 @@ class JigsawConfig(_Strict):
     num_permutations: int = Field(24, ge=2)
     permutation_seed: int = 0
     head_hidden_dim: int | None = None
-    views: SimCLRViewConfig | None = Field(default_factory=_supervised_views)
+    views: ViewConfig | None = Field(default_factory=_supervised_views)
     adversary: AdversaryConfig | None = None  # adversarial pretext pretraining (seed 003 §3.3)
 
 
@@ -96,7 +97,7 @@ class SupervisedConfig(_Strict):
     head: Literal["linear", "mlp"] = "linear"
     head_hidden_dim: int = Field(512, gt=0)
     label_smoothing: float = Field(0.0, ge=0, lt=1)
-    views: SimCLRViewConfig | None = Field(default_factory=_supervised_views)
+    views: ViewConfig | None = Field(default_factory=_supervised_views)
     adversary: AdversaryConfig | None = None
     tikhonov: float = Field(0.0, ge=0)
 
@@ -159,7 +160,7 @@ class SSATConfig(_Strict):
     head_hidden_dim: int = Field(512, gt=0)
     ss_head_hidden_dim: int | None = None
     adversary: AdversaryConfig = Field(default_factory=_ss_at_adversary)
-    views: SimCLRViewConfig | None = Field(default_factory=_supervised_views)
+    views: ViewConfig | None = Field(default_factory=_supervised_views)
 
     @model_validator(mode="after")
     def _t3_needs_lambda2(self) -> SSATConfig:
@@ -233,10 +234,13 @@ class OriginalViewConfig(_Strict):
 
 class ClusterFitConfig(_Strict):
     """ClusterFit pseudo-labels (seed 001 eq. 10, Table 5): k-means on normalised features of the
-    pretrained encoder of the run directory ``encoder`` (loaded strictly), one linear head per
-    K, adversarial CE on the pseudo-labels weighted by ``weight`` (λ)."""
+    pretrained encoder of the run directory ``encoder`` (loaded strictly) — or pseudo-labels made
+    elsewhere, read from ``labels`` (.npy / .safetensors / .json, one column per K;
+    robustssl.methods.external_labels) — one linear head per K, adversarial CE on the
+    pseudo-labels weighted by ``weight`` (λ). Give exactly one of ``encoder`` and ``labels``."""
 
-    encoder: str = Field(min_length=1)
+    encoder: str | None = Field(None, min_length=1)
+    labels: str | None = Field(None, min_length=1)
     ks: list[int] = Field(default_factory=lambda: [2, 10, 50, 100, 500], min_length=1)
     weight: float = Field(0.2, gt=0)
     seed: int = 0
@@ -250,6 +254,15 @@ class ClusterFitConfig(_Strict):
         if any(k < 2 for k in ks) or len(set(ks)) != len(ks):
             raise ValueError(f"ks={ks} must be distinct cluster numbers ≥ 2, e.g. [2, 10, 50]")
         return ks
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ClusterFitConfig:
+        if (self.encoder is None) == (self.labels is None):
+            raise ValueError(
+                "clusterfit needs exactly one source of pseudo-labels: encoder=<pretraining run "
+                "dir> (k-means on its features) or labels=<.npy/.safetensors/.json file>"
+            )
+        return self
 
 
 class AdvCLConfig(_Strict):
@@ -273,6 +286,18 @@ class AdvCLConfig(_Strict):
         )
     )
     clusterfit: ClusterFitConfig | None = None
+    # The reference's SupConLoss(temperature=τ) keeps base_temperature = 0.07, so its contrastive
+    # term is τ/0.07 (7.14 at τ = 0.5) × eq. 9 while λ stays 0.2 (REFERENCE_FACTS.md). A number
+    # here multiplies the contrastive term by temperature/base_temperature (0.07 = the reference's
+    # balance); None = no scale (eq. 9 as the paper writes it).
+    base_temperature: float | None = Field(None, gt=0)
+
+    @property
+    def contrastive_scale(self) -> float:
+        """τ/base_temperature, or 1 without a base temperature."""
+        if self.base_temperature is None:
+            return 1.0
+        return self.temperature / self.base_temperature
 
     @field_validator("view_set")
     @classmethod
@@ -288,6 +313,62 @@ class AdvCLConfig(_Strict):
         return views
 
 
+def _ap_dpe_adversary() -> AdversaryConfig:
+    """Adv-SS-Pretraining's ensemble_pretrain.py: L∞ ε = 8/255, 10 steps of 2/255 from a uniform
+    random start, the model left in train mode (its PGD_attack_3module switches no mode)."""
+    return AdversaryConfig(norm="Linf", eps=8 / 255, steps=10, step_size=2 / 255, bn_mode="train")
+
+
+def _crop_flip() -> RobustnessViewConfig:
+    """RandomCrop(pad 4) + flip (the reference's train transform): the robustness-library view
+    family with its colour jitter and rotation off."""
+    return RobustnessViewConfig(
+        family="robustness", brightness=0.0, contrast=0.0, saturation=0.0, degrees=0.0
+    )
+
+
+class APDPEConfig(_Strict):
+    """AP-DPE (Chen et al., CVPR 2020; seed 001 Table 1's first row): adversarial pretraining on
+    an ensemble of pretext ``tasks`` with the gradient-diversity term d (the log-det of the tasks'
+    normalised input gradients; robustssl.objectives.diversity). Each task's transformed batch is
+    perturbed (jointly) by PGD on Σₜ ℓₜ (+ λ·s·d with ``attack_penalty``); training minimises the
+    mean of the clean (``clean_loss``) and adversarial task losses + λ·s·d at the adversarial
+    inputs, λ = ``penalty_weight``. ``penalty: diversity`` is s = −1, so training spreads the
+    tasks' gradients apart (the diversity the paper promotes); ``reference_code`` is s = +1, the
+    sign the public ensemble_pretrain.py adds. The jigsaw defaults are ours (2×2, all 24
+    permutations); the reference's CIFAR-10 puzzle is 4×4 with 30 random permutations + identity."""
+
+    name: Literal["ap_dpe"] = "ap_dpe"
+    tasks: list[Literal["rotation", "jigsaw"]] = Field(
+        default_factory=lambda: ["rotation", "jigsaw"]
+    )
+    jigsaw_grid: int = Field(2, ge=2)
+    jigsaw_permutations: int = Field(24, ge=2)
+    jigsaw_seed: int = 0
+    head_hidden_dim: int | None = None
+    penalty_weight: float = Field(0.1, ge=0)
+    penalty: Literal["diversity", "reference_code"] = "diversity"
+    jitter: float = Field(1e-5, gt=0)
+    attack_penalty: bool = True
+    clean_loss: bool = True
+    adversary: AdversaryConfig = Field(default_factory=_ap_dpe_adversary)
+    views: ViewConfig | None = Field(default_factory=_crop_flip)
+
+    @field_validator("tasks")
+    @classmethod
+    def _ensemble(cls, tasks: list[str]) -> list[str]:
+        if len(tasks) < 2 or len(set(tasks)) != len(tasks):
+            raise ValueError(
+                f"tasks={tasks} must name at least 2 distinct pretext tasks, e.g. "
+                "[rotation, jigsaw] (one task is adversarial rotation / jigsaw pretraining)"
+            )
+        return tasks
+
+    @property
+    def penalty_sign(self) -> float:
+        return -1.0 if self.penalty == "diversity" else 1.0
+
+
 MethodConfig = Annotated[
     SimCLRConfig
     | SupConConfig
@@ -301,7 +382,8 @@ MethodConfig = Annotated[
     | AdvSimCLRConfig
     | ACLConfig
     | RoCLConfig
-    | AdvCLConfig,
+    | AdvCLConfig
+    | APDPEConfig,
     Field(discriminator="name"),
 ]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from robustssl.data.views import JigsawPuzzle, SimCLRViews, all_rotations, random_rotation
+from robustssl.data.views import JigsawPuzzle, all_rotations, build_views, random_rotation
 from robustssl.methods.adversary import perturb
 from robustssl.methods.base import MethodStep, PretrainMethod
 from robustssl.methods.config import JigsawConfig, RotationConfig
@@ -23,7 +23,7 @@ class _Pretext(PretrainMethod):
     ) -> None:
         super().__init__(encoder)
         self.cfg = cfg
-        self.views = SimCLRViews(cfg.views) if cfg.views is not None else None
+        self.views = build_views(cfg.views) if cfg.views is not None else None
         self.head = PretextHead(self.feature_dim, num_labels, cfg.head_hidden_dim)
 
     def augment(self, x: Tensor, generator: torch.Generator) -> Tensor:

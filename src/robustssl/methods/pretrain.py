@@ -159,7 +159,7 @@ def pretrain(
     train, evaluation = load_data(cfg, device)  # fails on missing data before the run dir is made
     if cfg.model.init_from is not None:
         init_weights_path(cfg.model.init_from)  # likewise for missing init weights
-    METHODS[cfg.method.name].check_ready(cfg.method)  # e.g. AdvCL's ClusterFit encoder run
+    METHODS[cfg.method.name].check_ready(cfg.method, train)  # e.g. AdvCL's ClusterFit source
     run.prepare(cfg.model_dump(mode="json"), resume)
     seed_everything(cfg.seed)
     num_classes = train.num_classes

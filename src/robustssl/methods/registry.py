@@ -7,6 +7,7 @@ from torch import nn
 from robustssl.methods.acl import ACL
 from robustssl.methods.adv_simclr import AdversarialSimCLR
 from robustssl.methods.advcl import AdvCL
+from robustssl.methods.ap_dpe import APDPE
 from robustssl.methods.barlow_twins import BarlowTwins
 from robustssl.methods.base import PretrainMethod
 from robustssl.methods.config import MethodConfig, SSATConfig, SupervisedConfig
@@ -32,6 +33,7 @@ METHODS: dict[str, type[PretrainMethod]] = {
     "acl": ACL,
     "rocl": RoCL,
     "advcl": AdvCL,
+    "ap_dpe": APDPE,
 }
 
 

@@ -6,7 +6,9 @@ the adversarial example joins the views as a third positive. Loss = 3-view NT-Xe
 attack runs with the model in eval mode (../shared/REFERENCE_FACTS.md: PGD 7 steps, ε 0.0314,
 α 0.007). Differences from the public code, by design: both losses here come from one forward of
 (t1, t2, adv) (RoCL forwards (adv, t2) a second time), and its 3-view loss sums an anchor's two
-positives where ours averages them (a factor 2 in scale).
+positives where ours averages them: a factor 2 in the loss value only, since RoCL's
+``pairwise_similarity`` detaches its second operand, which halves the gradient of its summed
+form, so the gradients equal those of ours.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
-from robustssl.data.views import JigsawPuzzle, SimCLRViews, all_rotations, random_rotation
+from robustssl.data.views import JigsawPuzzle, all_rotations, build_views, random_rotation
 from robustssl.data.views.rotation import NUM_ROTATIONS
 from robustssl.methods.adversary import perturb
 from robustssl.methods.base import MethodStep, PretrainMethod
@@ -46,7 +46,7 @@ class SSAT(PretrainMethod):
     def __init__(self, encoder: nn.Module, cfg: SSATConfig, num_classes: int) -> None:
         super().__init__(encoder)
         self.cfg = cfg
-        self.views = SimCLRViews(cfg.views) if cfg.views is not None else None
+        self.views = build_views(cfg.views) if cfg.views is not None else None
         self.head = (
             LinearClassifier(self.feature_dim, num_classes)
             if cfg.head == "linear"

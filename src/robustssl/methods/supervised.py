@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from robustssl.data.views import SimCLRViews
+from robustssl.data.views import build_views
 from robustssl.methods.adversary import perturb
 from robustssl.methods.base import MethodStep, PretrainMethod
 from robustssl.methods.config import SupervisedConfig
@@ -22,7 +22,7 @@ class Supervised(PretrainMethod):
     def __init__(self, encoder: nn.Module, cfg: SupervisedConfig, num_classes: int) -> None:
         super().__init__(encoder)
         self.cfg = cfg
-        self.views = SimCLRViews(cfg.views) if cfg.views is not None else None
+        self.views = build_views(cfg.views) if cfg.views is not None else None
         self.head = (
             LinearClassifier(self.feature_dim, num_classes)
             if cfg.head == "linear"

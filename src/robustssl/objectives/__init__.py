@@ -8,6 +8,7 @@ from robustssl.objectives.contrastive import (
     ntxent_loss,
     supcon_loss,
 )
+from robustssl.objectives.diversity import gradient_logdet
 from robustssl.objectives.simsiam import negative_cosine, simsiam_loss
 from robustssl.objectives.tikhonov import (
     TikhonovTerms,
@@ -15,6 +16,7 @@ from robustssl.objectives.tikhonov import (
     contrastive_tikhonov,
     supervised_tikhonov,
 )
+from robustssl.objectives.trades import trades_kl, trades_loss
 
 __all__ = [
     "TikhonovTerms",
@@ -22,6 +24,7 @@ __all__ = [
     "contrastive_penalty",
     "contrastive_tikhonov",
     "cross_entropy_loss",
+    "gradient_logdet",
     "grouped_contrastive_loss",
     "multiview_ntxent_loss",
     "negative_cosine",
@@ -29,4 +32,6 @@ __all__ = [
     "simsiam_loss",
     "supcon_loss",
     "supervised_tikhonov",
+    "trades_kl",
+    "trades_loss",
 ]

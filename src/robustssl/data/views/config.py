@@ -1,8 +1,11 @@
-"""Typed, validated configuration of the SimCLR view pipeline (embedded in experiment YAML)."""
+"""Typed, validated configuration of the view pipelines (embedded in experiment YAML): the SimCLR
+family (the default) and the robustness-library family (``family: robustness``)."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 
 
 class SimCLRViewConfig(BaseModel):
@@ -68,3 +71,34 @@ class SimCLRViewConfig(BaseModel):
         if v is not None and v % 2 == 0:
             raise ValueError(f"blur_kernel_size={v} must be odd (e.g. {v + 1}) or None for ~10 %")
         return v
+
+
+class RobustnessViewConfig(BaseModel):
+    """The CIFAR training augmentation of the MadryLab robustness library (its
+    ``data_augmentation.py``, which seed 003 builds on): RandomCrop(size, padding=4) →
+    RandomHorizontalFlip → ColorJitter(0.25, 0.25, 0.25) → RandomRotation(2°), every sample with its
+    own draws. ``family: robustness`` selects it wherever a ``views`` section is accepted."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    family: Literal["robustness"]
+    padding: int = Field(default=4, ge=0)
+    hflip_p: float = Field(default=0.5, ge=0.0, le=1.0)
+    brightness: float = Field(default=0.25, ge=0.0)
+    contrast: float = Field(default=0.25, ge=0.0)
+    saturation: float = Field(default=0.25, ge=0.0)
+    hue: float = Field(default=0.0, ge=0.0, le=0.5)
+    degrees: float = Field(default=2.0, ge=0.0, le=180.0)
+
+
+def _family(value: Any) -> str:
+    """``robustness`` when the section says so, else the SimCLR family (whose configs predate the
+    ``family`` key and do not carry it)."""
+    family = value.get("family") if isinstance(value, dict) else getattr(value, "family", None)
+    return "robustness" if family == "robustness" else "simclr"
+
+
+ViewConfig = Annotated[
+    Annotated[SimCLRViewConfig, Tag("simclr")] | Annotated[RobustnessViewConfig, Tag("robustness")],
+    Discriminator(_family),
+]

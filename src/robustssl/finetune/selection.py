@@ -1,0 +1,86 @@
+"""Model selection over epochs (``select``): keep the last epoch's classifier, or the epoch with
+the highest robust accuracy on the evaluation (``best_test``, AdvCL's SLF script) or validation
+(``best_val``) split. The score is PGD's robust accuracy (``select.*``; random start, model in eval
+mode, one fixed seed for every epoch so epochs are compared on the same starts). The best weights
+are kept in ``state/best.safetensors`` so a resumed run selects as an uninterrupted one."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from robustssl.attacks import PGD, attack_mode
+from robustssl.data import ImageDataset
+from robustssl.finetune.config import SelectionConfig
+from robustssl.models import load_state_strict
+from robustssl.utils import mix_seed
+from robustssl.utils.checkpoint import load_weights, save_weights
+
+BEST_FILE = Path("state") / "best.safetensors"
+SCORE = "select_robust_accuracy"
+_SELECT_STREAM = 0x5E1EC7
+
+
+class SelectionOnTestSetWarning(UserWarning):
+    """``select: best_test`` picks the epoch by the test set's robust accuracy."""
+
+
+def warn_if_test_selection(cfg: SelectionConfig) -> None:
+    if cfg.rule == "best_test":
+        warnings.warn(
+            "select=best_test picks the epoch with the highest robust accuracy on the test set "
+            "(as AdvCL's SLF script reports); the reported numbers are selected on the data they "
+            "are measured on and so are optimistic. Use select=best_val (with data.val_fraction) "
+            "or select=last for an unbiased estimate.",
+            SelectionOnTestSetWarning,
+            stacklevel=2,
+        )
+
+
+def robust_accuracy(
+    model: nn.Module, dataset: ImageDataset, cfg: SelectionConfig, seed: int, batch_size: int
+) -> float:
+    """PGD robust accuracy of ``model`` on the first ``cfg.n`` images of ``dataset`` (all when
+    None)."""
+    if cfg.n is not None and cfg.n < len(dataset):
+        dataset = dataset.subset(range(cfg.n))
+    attack = PGD(
+        model,
+        cfg.norm,
+        cfg.eps,
+        steps=cfg.steps,
+        step_size=cfg.step_size,
+        seed=mix_seed(seed, _SELECT_STREAM),
+        model_mode="eval",
+    )
+    correct, seen = 0, 0
+    for x, y in dataset.loader(batch_size):
+        x_adv = attack(x, y)
+        with attack_mode(model, "eval"), torch.no_grad():  # every module's mode restored
+            correct += int((model(x_adv).argmax(1) == y).sum())
+        seen += len(y)
+    return correct / max(seen, 1)
+
+
+def is_best(rows: list[dict[str, Any]], score: float) -> bool:
+    """``score`` beats every earlier epoch's (ties keep the first, as AdvCL's ``>``)."""
+    return all(score > float(row[SCORE]) for row in rows)
+
+
+def best_epoch(rows: list[dict[str, Any]]) -> int:
+    """The 1-based epoch whose classifier ``select`` keeps (the first of equal scores)."""
+    scores = [float(row[SCORE]) for row in rows]
+    return int(rows[scores.index(max(scores))]["epoch"])
+
+
+def save_best(model: nn.Module, run_dir: Path, epoch: int) -> None:
+    save_weights(model, run_dir / BEST_FILE, {"epoch": epoch})
+
+
+def load_best(model: nn.Module, run_dir: Path) -> None:
+    path = run_dir / BEST_FILE
+    load_state_strict(model, load_weights(path, "cpu"), str(path))
