@@ -12,6 +12,7 @@ import shutil
 import signal
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from multiprocessing import connection
 from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
@@ -20,6 +21,8 @@ from typing import Any
 
 from robustssl.experiments.execute import StageOutcome, StageTask, execute
 from robustssl.runs.signals import die_with_parent
+
+RunStage = Callable[[StageTask], StageOutcome]
 
 
 class Launcher(ABC):
@@ -69,14 +72,14 @@ class InlineLauncher(Launcher):
         return [(h, self._done.pop(h)) for h in handles if h in self._done]
 
 
-def _worker_main(conn: Connection, parent_pid: int) -> None:
+def _worker_main(conn: Connection, parent_pid: int, run: RunStage) -> None:
     """A ``--jobs`` worker: ends with its runner (even after ``kill -9``), ignores the terminal's
     Ctrl-C (the runner stops it), runs the tasks it is sent until it gets None."""
     die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         while (task := conn.recv()) is not None:
-            conn.send(execute(task))
+            conn.send(run(task))
     except (KeyboardInterrupt, EOFError, OSError):  # stopped by the runner, or the runner is gone
         pass
 
@@ -93,10 +96,10 @@ def _death(exitcode: int | None) -> str:
 class _Worker:
     """One spawned worker process and its end of the task pipe."""
 
-    def __init__(self, context: BaseContext) -> None:
+    def __init__(self, context: BaseContext, run: RunStage) -> None:
         self.conn, child = context.Pipe()
         self.process = context.Process(
-            target=_worker_main, args=(child, os.getpid()), name="robustssl-worker"
+            target=_worker_main, args=(child, os.getpid(), run), name="robustssl-worker"
         )
         self.process.start()
         child.close()
@@ -140,11 +143,12 @@ class ProcessLauncher(Launcher):
     """``--jobs N``: independent stages in N local worker processes (spawned: no forked torch
     state), reused from stage to stage. A worker ends with the runner however the runner ends
     (:func:`robustssl.runs.signals.die_with_parent`); a worker that dies fails only its own
-    stage."""
+    stage. ``run`` is what a worker calls with each task (a module-level function)."""
 
-    def __init__(self, jobs: int, stop_timeout: float = 20.0) -> None:
+    def __init__(self, jobs: int, stop_timeout: float = 20.0, run: RunStage = execute) -> None:
         self.capacity = jobs
         self.stop_timeout = stop_timeout
+        self.run = run
         self._context = multiprocessing.get_context("spawn")
         self._workers: list[_Worker] = []
 
@@ -153,7 +157,7 @@ class ProcessLauncher(Launcher):
         if idle:
             worker = idle[0]
         else:
-            worker = _Worker(self._context)
+            worker = _Worker(self._context, self.run)
             self._workers.append(worker)
         worker.send(task)
         return worker

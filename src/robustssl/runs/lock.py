@@ -132,7 +132,7 @@ class DirLock:
         what: str,
         stop_note: str = "the work it finished is kept",
         command: str | None = None,
-        timeout: float = 1.0,
+        timeout: float = 0.3,
     ) -> None:
         self.directory = Path(directory)
         self.what, self.stop_note, self.timeout = what, stop_note, timeout
