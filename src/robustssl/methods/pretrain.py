@@ -179,12 +179,12 @@ def _fit(trainer: L.Trainer, capture: _InterruptCapture, **fit_args: Any) -> Non
     with signal_handlers_kept():
         try:
             trainer.fit(**fit_args)
+        except SIGTERMException:  # a SystemExit: Lightning stopped after a batch
+            raise Terminated() from None
         except SystemExit:
             if capture.interrupt is not None:
                 raise capture.interrupt from None
             raise
-        except SIGTERMException:
-            raise Terminated() from None
 
 
 def pretrain(
