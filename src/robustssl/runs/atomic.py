@@ -23,6 +23,9 @@ class DiskFullError(OSError):
     """A write failed for lack of space; the message names the file, the free space and the
     fix. Files written before are intact."""
 
+    def __str__(self) -> str:  # the message alone, without OSError's "[Errno 28] "
+        return str(self.strerror)
+
 
 def is_disk_full(err: BaseException) -> bool:
     """True for an OSError (or sqlite3 error) that says the disk or a quota is full."""

@@ -159,6 +159,13 @@ class DirLock:
             )
             return self
         self._created = _mkdirs(self.directory)
+        try:
+            return self._acquire()
+        except BaseException:
+            self._remove_created()
+            raise
+
+    def _acquire(self) -> DirLock:
         deadline = time.monotonic() + self.timeout
         while True:
             fd = self._try_lock()
@@ -167,7 +174,6 @@ class DirLock:
                 self._write_holder()
                 return self
             if time.monotonic() >= deadline:
-                self._remove_created()
                 holder = read_holder(self.path)
                 raise LockedError(
                     f"{self.what} {self.directory} is in use by {holder.describe()}; two "
