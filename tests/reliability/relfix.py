@@ -235,3 +235,46 @@ def study_plan(spec: dict[str, Any]) -> Any:
     from robustssl.experiments.spec import load_experiment
 
     return expand(load_experiment(None, raw=spec))
+
+
+# -- worker tasks (module level: spawned workers import them by name) ---------------------------
+
+
+def _announce(directory: Path, task: Any) -> None:
+    (directory / f"{task.stage_id}.pid").write_text(str(os.getpid()))
+
+
+def sleepy(task: Any) -> Any:
+    """Announce this worker's pid in ``task.path``, then sleep until killed (stage ``quick``:
+    return at once)."""
+    from robustssl.experiments.execute import StageOutcome
+
+    _announce(Path(task.path), task)
+    if task.stage_id != "quick":
+        time.sleep(600)
+    return StageOutcome(task.stage_id, "complete", 0.0)
+
+
+def held_execute(task: Any) -> Any:
+    """Announce this worker's pid next to the stage, wait while ``<study>/hold`` exists, then
+    run the stage for real."""
+    from robustssl.experiments.execute import execute
+
+    study = Path(task.path).parents[2] if task.kind != "evaluate" else Path(task.path).parents[4]
+    _announce(study, task)
+    while (study / "hold").exists():
+        time.sleep(0.05)
+    return execute(task)
+
+
+def worker_pids(parent: int) -> list[int]:
+    """The spawned multiprocessing workers among ``parent``'s children."""
+    out = []
+    for pid in children(parent):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"spawn_main" in cmdline:
+            out.append(pid)
+    return out
