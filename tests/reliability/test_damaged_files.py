@@ -317,3 +317,16 @@ def test_runner_starts_an_empty_store_afresh_with_a_warning(
     assert "0 run, 3 already complete" in capsys.readouterr().out
     assert hashes(study / "runs") == runs
     assert {r["metric"] for r in _rows(study)[:-1]} == {"sa", "ra"}
+
+
+def test_runner_refuses_a_damaged_store_before_writing_anything(
+    tmp_path: Path, data_root: Path, done_study: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    study = shutil.copytree(done_study, tmp_path / "study")
+    _checkpoint_wal(study)
+    _corrupt_pages(study / "results.sqlite")
+    exp = write_yaml(tmp_path / "exp.yaml", study_spec(data_root, study))
+    before = hashes(study)
+    assert main(["run", str(exp), "--no-progress"]) == 2
+    _assert_clear(capsys.readouterr().err, "is damaged", "--rebuild")
+    assert hashes(study) == before  # not even plan.json / experiment.yaml were rewritten
