@@ -46,7 +46,7 @@ from robustssl.experiments.labels import (
 )
 from robustssl.experiments.runfiles import find_records_files, read_dict, run_root
 from robustssl.runs.atomic import DiskFullError, is_disk_full
-from robustssl.runs.layout import STORE
+from robustssl.runs.layout import CONFIG_JSON, STORE, SUMMARY
 from robustssl.runs.lock import lock_holder
 
 SCHEMA_VERSION = 1
@@ -508,9 +508,9 @@ class ResultsStore:
     def register_run(self, run_dir: str | Path, labels: Mapping[str, Any] | None = None) -> int:
         """A stage for a run directory found on disk (status from its ``summary.json``)."""
         run = run_root(Path(run_dir))
-        config = read_dict(run / "config.json")
+        config = read_dict(run / CONFIG_JSON)
         derived = labels_from_config(config, run)
-        summary = read_dict(run / "summary.json")
+        summary = read_dict(run / SUMMARY)
         status = summary.get("status", "complete")
         stage_id = self.add_stage(
             config_kind(config),
