@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 
 from robustssl import __version__
 from robustssl.cli import (
@@ -23,7 +21,12 @@ from robustssl.cli import (
 )
 from robustssl.data.errors import DatasetError
 from robustssl.runs.atomic import disk_full_error, is_disk_full
-from robustssl.runs.signals import exit_status, raise_on_sigterm, signal_name
+from robustssl.runs.signals import (
+    exit_status,
+    raise_on_sigterm,
+    signal_handlers_kept,
+    signal_name,
+)
 from robustssl.utils.config import ConfigError
 
 Command = Callable[[argparse.Namespace], int]
@@ -80,18 +83,6 @@ def _append_overrides(
         args.overrides = [*args.overrides, *extra]
 
 
-@contextmanager
-def _sigterm_raises() -> Iterator[None]:
-    """``kill PID`` unwinds the command like Ctrl-C does (the previous handler is restored)."""
-    previous = signal.getsignal(signal.SIGTERM)
-    raise_on_sigterm()
-    try:
-        yield
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
-
-
 def _os_error(err: OSError) -> str:
     if is_disk_full(err) and "no space left on the disk" not in str(err):
         return str(disk_full_error(err.filename or "the output", err))
@@ -109,7 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     handler: Command = args.handler
     try:
-        with _sigterm_raises():
+        with signal_handlers_kept():  # restored afterwards (main() may be called in-process)
+            raise_on_sigterm()  # `kill PID` unwinds the command like Ctrl-C does
             return handler(args)
     except KeyboardInterrupt as err:
         hint = RESUME_HINTS.get(args.command, DEFAULT_HINT)

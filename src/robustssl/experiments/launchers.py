@@ -87,7 +87,10 @@ def _worker_main(conn: Connection, parent_pid: int, run: RunStage) -> None:
 def _death(exitcode: int | None) -> str:
     if exitcode is not None and exitcode < 0:
         sig = -exitcode
-        name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
+        try:
+            name = signal.Signals(sig).name
+        except ValueError:
+            name = f"signal {sig}"
         cause = " (kill -9, or the out-of-memory killer)" if sig == signal.SIGKILL else ""
         return f"the worker process running this stage was killed by {name}{cause}"
     return f"the worker process running this stage died (exit status {exitcode})"
@@ -153,7 +156,10 @@ class ProcessLauncher(Launcher):
         self._workers: list[_Worker] = []
 
     def submit(self, task: StageTask) -> _Worker:
-        idle = [w for w in self._workers if w.task is None and w.process.is_alive()]
+        for dead in [w for w in self._workers if w.task is None and not w.process.is_alive()]:
+            dead.stop(0)  # ended between stages (killed): replaced below
+            self._workers.remove(dead)
+        idle = [w for w in self._workers if w.task is None]
         if idle:
             worker = idle[0]
         else:
@@ -173,9 +179,6 @@ class ProcessLauncher(Launcher):
                     worker.stop(0)
                     self._workers.remove(worker)
         return out
-
-    def pids(self) -> list[int]:
-        return [w.process.pid for w in self._workers if w.process.pid is not None]
 
     def close(self, abort: bool = False) -> None:
         for worker in self._workers:
