@@ -20,7 +20,7 @@ from robustssl.cli import (
     views_cmd,
 )
 from robustssl.data.errors import DatasetError
-from robustssl.runs.atomic import disk_full_error, is_disk_full
+from robustssl.runs.atomic import DiskFullError, disk_full_error, is_disk_full
 from robustssl.runs.signals import (
     exit_status,
     raise_on_sigterm,
@@ -84,7 +84,7 @@ def _append_overrides(
 
 
 def _os_error(err: OSError) -> str:
-    if is_disk_full(err) and "no space left on the disk" not in str(err):
+    if is_disk_full(err) and not isinstance(err, DiskFullError):
         return str(disk_full_error(err.filename or "the output", err))
     return str(err)
 

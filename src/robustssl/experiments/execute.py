@@ -24,7 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from robustssl.runs.atomic import disk_full_error, is_disk_full, remove_temp_files
+from robustssl.runs.atomic import (
+    DiskFullError,
+    disk_full_error,
+    is_disk_full,
+    remove_temp_files,
+)
 from robustssl.runs.layout import stage_state
 
 __all__ = ["StageOutcome", "StageTask", "execute", "stage_state", "worker_threads"]
@@ -130,9 +135,7 @@ def execute(task: StageTask) -> StageOutcome:
         seconds = time.perf_counter() - start
         if is_disk_full(err):
             remove_temp_files(task.path)
-            shown = err if "no space left on the disk" in str(err) else disk_full_error(
-                Path(task.path), err
-            )
+            shown = err if isinstance(err, DiskFullError) else disk_full_error(Path(task.path), err)
             return StageOutcome(task.stage_id, "failed", seconds, f"disk full: {shown}", True)
         return StageOutcome(task.stage_id, "failed", seconds, _error_text(err))
     state = stage_state(task.kind, Path(task.path))

@@ -210,6 +210,14 @@ class ResultsStore:
         self.timeout, self.retries = timeout, retries
         self._conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
         self._conn.row_factory = sqlite3.Row
+        try:
+            self._open(timeout)
+        except BaseException:
+            self._conn.close()
+            raise
+
+    def _open(self, timeout: float) -> None:
+        """Settings, version and integrity checks, schema (a damaged file fails here)."""
         self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
         self._conn.execute("PRAGMA foreign_keys = ON")
         self._check_version()
@@ -268,7 +276,6 @@ class ResultsStore:
         rows = self._retry(lambda: self._conn.execute("PRAGMA quick_check").fetchall())
         problems = [str(r[0]) for r in rows if str(r[0]) != "ok"]
         if problems:
-            self._conn.close()
             raise StoreDamagedError(
                 f"{self.path} is damaged ({'; '.join(problems[:3])}). {recovery_hint(self.path)}"
             )
@@ -317,13 +324,8 @@ class ResultsStore:
         return int(row["value"]) if row is not None else None
 
     def _check_version(self) -> None:
-        try:
-            version = self._retry(self.schema_version)
-        except BaseException:
-            self._conn.close()
-            raise
+        version = self._retry(self.schema_version)
         if version is not None and version > SCHEMA_VERSION:
-            self._conn.close()
             raise SchemaVersionError(
                 f"{self.path} has results schema version {version}, but this robustssl reads "
                 f"up to version {SCHEMA_VERSION}; upgrade robustssl (pip install -U robustssl) "
