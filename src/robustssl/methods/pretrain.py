@@ -15,6 +15,7 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import TQDMProgressBar
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+from lightning.pytorch.utilities import rank_zero_only
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from robustssl.data import DATASETS, ImageDataset, MixedImageSizesError, load_dataset
@@ -200,6 +201,10 @@ def pretrain(
     if cfg.model.init_from is not None:
         init_weights_path(cfg.model.init_from)  # likewise for missing init weights
     METHODS[cfg.method.name].check_ready(cfg.method)  # e.g. AdvCL's ClusterFit encoder run
+    if getattr(rank_zero_only, "rank", 0) != 0:  # a DDP rank started by torchrun / srun /
+        return _pretrain_locked(  # Lightning: rank 0 owns (locks, creates) the run directory
+            cfg, run, resume, train, evaluation, device, extra_callbacks, owner=False
+        )
     with run.lock():
         return _pretrain_locked(cfg, run, resume, train, evaluation, device, extra_callbacks)
 
@@ -212,8 +217,10 @@ def _pretrain_locked(
     evaluation: ImageDataset,
     device: torch.device,
     extra_callbacks: Sequence[L.Callback],
+    owner: bool = True,
 ) -> PretrainResult:
-    run.prepare(cfg.model_dump(mode="json"), resume)
+    if owner:
+        run.prepare(cfg.model_dump(mode="json"), resume)
     seed_everything(cfg.seed)
     num_classes = train.num_classes
     module = build_module(cfg, num_classes, train.image_shape[0])
