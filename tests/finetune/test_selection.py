@@ -14,7 +14,6 @@ import torch
 from robustssl.finetune import CLASSIFIER_FILE, FinetuneConfig, finetune
 from robustssl.finetune import run as run_module
 from robustssl.finetune.selection import (
-    BEST_FILE,
     SCORE,
     SelectionOnTestSetWarning,
     best_epoch,
@@ -22,6 +21,7 @@ from robustssl.finetune.selection import (
     robust_accuracy,
 )
 from robustssl.models import load_classifier
+from robustssl.runs.layout import FINETUNE_BEST
 from robustssl.utils.checkpoint import load_weights
 
 SELECT = {"rule": "best_test", "eps": 0.05, "steps": 3, "step_size": 0.02, "n": 20}
@@ -66,7 +66,7 @@ def test_best_test_keeps_the_best_epoch(make_run, make_config, monkeypatch) -> N
     with open(result.run_dir / "metrics.csv") as fh:
         assert [float(r[SCORE]) for r in csv.DictReader(fh)] == [0.3, 0.5, 0.4]
     saved = _weights(result.run_dir / CLASSIFIER_FILE)
-    assert _same(saved, _weights(result.run_dir / BEST_FILE))
+    assert _same(saved, _weights(result.run_dir / FINETUNE_BEST))
     two = finetune(make_config(run, "slf", name="two", optim={"epochs": 2, "milestones": []}))
     assert _same(saved, _weights(two.run_dir / CLASSIFIER_FILE))  # = the weights after epoch 2
     last = finetune(make_config(run, "slf", name="last"))

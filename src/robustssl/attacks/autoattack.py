@@ -199,16 +199,31 @@ class AutoAttack:
         )
 
     def _restore(self, path: Path, meta: dict[str, object], x: Tensor) -> AutoAttackResult:
-        saved = load_weights_metadata(path) or {}
+        try:
+            saved = load_weights_metadata(path) or {}
+            tensors = load_weights(path, x.device)
+        except ValueError as err:
+            raise ValueError(
+                f"the AutoAttack state file {path} is damaged ({err}); delete it to run the "
+                "attacks from the start, or pass another state_path (the file was left as is)"
+            ) from None
         diff = [k for k, v in meta.items() if saved.get(k) != v]
         if diff:
             raise ValueError(
                 f"the AutoAttack state file {path} was written for another run (differs in: "
                 f"{', '.join(diff)}); pass a new state_path or delete that file"
             )
-        tensors = load_weights(path, x.device)
-        result = AutoAttackResult(tensors["x_adv"].to(x.dtype), tensors["robust"].bool())
-        result.accuracy = dict(saved["accuracy"])  # type: ignore[arg-type]
+        x_adv, robust = tensors.get("x_adv"), tensors.get("robust")
+        accuracy = saved.get("accuracy")
+        if x_adv is None or robust is None or not isinstance(accuracy, dict) \
+                or x_adv.shape != x.shape or robust.shape != x.shape[:1]:
+            raise ValueError(
+                f"the AutoAttack state file {path} is incomplete or damaged (needs x_adv of "
+                f"shape {tuple(x.shape)}, robust and accuracy); delete it to run the attacks "
+                "from the start"
+            )
+        result = AutoAttackResult(x_adv.to(x.dtype), robust.bool())
+        result.accuracy = dict(accuracy)
         result.seconds = dict(saved.get("seconds", {}))  # type: ignore[arg-type]
         return result
 

@@ -21,6 +21,13 @@ from robustssl.cli import (
     views_cmd,
 )
 from robustssl.data.errors import DatasetError
+from robustssl.runs.atomic import DiskFullError, disk_full_error, is_disk_full
+from robustssl.runs.signals import (
+    exit_status,
+    raise_on_sigterm,
+    signal_handlers_kept,
+    signal_name,
+)
 from robustssl.utils.config import ConfigError
 
 Command = Callable[[argparse.Namespace], int]
@@ -40,11 +47,16 @@ _SUBCOMMANDS = (
 
 
 RESUME_HINTS = {
-    "run": "; run the same command again: completed stages are kept, the interrupted one resumes",
-    "quickstart": "; run it again: completed stages are kept, the interrupted one resumes",
-    "pretrain": "; continue with the same command and --resume",
-    "finetune": "; continue with the same command and --resume",
+    "run": "run the same command again: completed stages are kept, the interrupted one resumes",
+    "quickstart": "run the same command again: completed stages are kept, the interrupted one "
+    "resumes",
+    "pretrain": "run the same command again with --resume: it continues from the last finished "
+    "epoch",
+    "finetune": "run the same command again with --resume: it continues from the last finished "
+    "epoch",
+    "evaluate": "run the same command again: the evaluation starts over (nothing was written)",
 }
+DEFAULT_HINT = "run the same command again (nothing was left half-written)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -73,8 +85,15 @@ def _append_overrides(
         args.overrides = [*args.overrides, *extra]
 
 
+def _os_error(err: OSError) -> str:
+    if is_disk_full(err) and not isinstance(err, DiskFullError):
+        return str(disk_full_error(err.filename or "the output", err))
+    return str(err)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the process exit status."""
+    """Run the command line; returns the process exit status (2: bad input or a fault such as
+    a full disk or a damaged file; 130 / 143: stopped by Ctrl-C / kill)."""
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     _append_overrides(parser, args, extra)
@@ -83,11 +102,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     handler: Command = args.handler
     try:
-        return handler(args)
-    except KeyboardInterrupt:
-        hint = RESUME_HINTS.get(args.command, "")
-        print(f"\nrobustssl {args.command}: interrupted{hint}", file=sys.stderr)
-        return 130
+        with signal_handlers_kept():  # restored afterwards (main() may be called in-process)
+            raise_on_sigterm()  # `kill PID` unwinds the command like Ctrl-C does
+            return handler(args)
+    except KeyboardInterrupt as err:
+        hint = RESUME_HINTS.get(args.command, DEFAULT_HINT)
+        print(
+            f"\nrobustssl {args.command}: interrupted by {signal_name(err)}; {hint}",
+            file=sys.stderr,
+        )
+        return exit_status(err)
     except (DatasetError, ConfigError, ValueError, FileNotFoundError, FloatingPointError) as err:
         print(f"robustssl {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # a full disk, a permission, a path that is a file
+        print(f"robustssl {args.command}: error: {_os_error(err)}", file=sys.stderr)
         return 2

@@ -20,8 +20,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from robustssl.cli.paths import check_output_dir
     from robustssl.experiments.report import build_report
 
+    if args.out is not None:
+        check_output_dir(args.out, "--out")
     report = build_report(args.study, args.out)
     print(
         f"report: {report.index} ({len(report.tables)} tables, {len(report.figures)} figures, "

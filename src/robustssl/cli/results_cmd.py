@@ -40,6 +40,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="pivot, e.g. rows=method,protocol cols=eps value=value (the mean per cell)",
     )
     parser.add_argument("--csv", type=Path, default=None, help="also write the table as CSV")
+    parser.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="rebuild a damaged results.sqlite from the study's records.json files (the old "
+        "file is kept as results.sqlite.damaged-<time>)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -55,9 +61,16 @@ def parse_pairs(pairs: list[str], what: str) -> dict[str, str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from robustssl.cli.paths import check_output_file
     from robustssl.experiments.formats import to_csv, to_text
+    from robustssl.experiments.rebuild import rebuild_store
     from robustssl.experiments.store import ResultsStore
     from robustssl.experiments.tables import listing, pivot, pivot_spec
+
+    if args.csv is not None:
+        check_output_file(args.csv, "--csv")
+    if args.rebuild:
+        print(rebuild_store(args.study).summary())
 
     filters: dict[str, str | list[str]] = {
         k: v.split(",") if "," in v else v for k, v in parse_pairs(args.filter, "--filter").items()
@@ -77,7 +90,6 @@ def run(args: argparse.Namespace) -> int:
     table = pivot(rows, *spec) if spec is not None else listing(rows)
     print(to_text(table), end="")
     if args.csv is not None:
-        args.csv.parent.mkdir(parents=True, exist_ok=True)
         args.csv.write_text(to_csv(table))
         print(f"wrote {args.csv}")
     return 0

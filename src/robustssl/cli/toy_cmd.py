@@ -71,10 +71,13 @@ def _config(args: argparse.Namespace):  # -> ToyStudyConfig (imported lazily)
 
 
 def run(args: argparse.Namespace) -> int:
+    from robustssl.cli.paths import check_output_file
     from robustssl.toy import format_rows, lt_study, triangle_square_study
     from robustssl.toy.reference import SEED_FILE
 
     cfg = _config(args)
+    if args.json is not None:
+        check_output_file(args.json, "--json")  # before minutes of training, not after
     start = time.perf_counter()
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
     n = len(cfg.seeds)
@@ -94,6 +97,5 @@ def run(args: argparse.Namespace) -> int:
     print(format_rows(rows, f"{title}\n{legend}"))
     print(f"({time.perf_counter() - start:.0f} s)")
     if args.json is not None:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps([r.to_dict() for r in rows], indent=2))
     return 0

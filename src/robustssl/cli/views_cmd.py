@@ -71,8 +71,11 @@ def _factorial(n: int) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from robustssl.cli.paths import check_output_file
+
     if args.num_images < 1:
         raise ValueError(f"--num-images must be ≥ 1, got {args.num_images}")
+    check_output_file(args.out, "--out")
     root = args.root if args.root is not None else default_data_root()
     data = load_dataset(args.dataset, split=args.split, root=root)
     count = min(args.num_images, len(data))
@@ -81,7 +84,6 @@ def run(args: argparse.Namespace) -> int:
     x = x[..., :side, :side]
     radius = args.radius if args.radius is not None else side / 4
     rows = render_rows(x, args.seed, radius, args.jigsaw_grid)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     save_image(torch.cat(rows), args.out, nrow=count, padding=2, pad_value=1.0)
     print(
         f"wrote {args.out} ({len(rows)} rows x {count} images of {args.dataset}/{args.split}: "

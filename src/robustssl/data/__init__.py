@@ -10,8 +10,10 @@ from robustssl.data.dataset import ImageDataset, TensorImageDataset
 from robustssl.data.errors import (
     CorruptDatasetError,
     DatasetError,
+    DatasetLayoutError,
     DatasetNotFoundError,
     InvalidSplitError,
+    MixedImageSizesError,
     UnknownDatasetError,
     UnsafePickleError,
 )
@@ -32,9 +34,11 @@ __all__ = [
     "CorruptDatasetError",
     "DatasetError",
     "DatasetInfo",
+    "DatasetLayoutError",
     "DatasetNotFoundError",
     "ImageDataset",
     "InvalidSplitError",
+    "MixedImageSizesError",
     "StreamingImageDataset",
     "TensorImageDataset",
     "UnknownDatasetError",

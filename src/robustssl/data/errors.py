@@ -66,5 +66,22 @@ class CorruptDatasetError(DatasetError):
         )
 
 
+class DatasetLayoutError(DatasetError, ValueError):
+    """The files are there but arranged so that reading them would be wrong (e.g. an empty class
+    folder); the message names the folder and the fix."""
+
+
+class MixedImageSizesError(DatasetLayoutError):
+    """Images of different sizes in a folder read without ``image_size`` (no resizing)."""
+
+    def __init__(self, path: Path, size: tuple[int, int], first: tuple[int, int]) -> None:
+        self.path, self.size, self.first = Path(path), size, first
+        super().__init__(
+            f"image {path} is {size[0]}x{size[1]} (HxW) but the first image is "
+            f"{first[0]}x{first[1]}; images of different sizes must be resized to one size "
+            "(load_dataset's image_size=(H, W); data.image_size in finetune and evaluate configs)"
+        )
+
+
 class UnsafePickleError(CorruptDatasetError, pickle.UnpicklingError):
     """A pickled batch references a global outside the numpy-array allowlist; it is not run."""

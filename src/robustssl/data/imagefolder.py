@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from robustssl.data.errors import CorruptDatasetError, DatasetNotFoundError
+from robustssl.data.errors import CorruptDatasetError, DatasetLayoutError, DatasetNotFoundError
 from robustssl.data.sources import ImageFileSource, RawSplit
 
 IMAGE_EXTENSIONS = frozenset(
@@ -63,10 +63,19 @@ def read_imagefolder(directory: Path, image_size: tuple[int, int] | None) -> Raw
     classes = _class_dirs(directory)
     paths: list[Path] = []
     labels: list[int] = []
+    empty: list[str] = []
     for label, class_dir in enumerate(classes):
         found = _images_in(class_dir)
         paths += found
         labels += [label] * len(found)
+        if not found:
+            empty.append(class_dir.name)
+    if paths and empty:  # it would still count as a class: a head with a never-seen output
+        raise DatasetLayoutError(
+            f"imagefolder {directory}: class folder(s) {', '.join(repr(e) for e in empty)} hold "
+            f"no images (of {len(classes)} class folders); an empty class would still be counted "
+            "as a class. Add images to it, or remove the empty folder(s)"
+        )
     if not paths:
         extensions = ", ".join(sorted(IMAGE_EXTENSIONS))
         raise DatasetNotFoundError(

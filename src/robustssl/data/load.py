@@ -55,6 +55,12 @@ def default_data_root() -> Path:
 
 def _root(name: str, root: str | Path | None) -> Path:
     if root is not None:
+        if not str(root).strip():
+            raise ValueError(
+                f"the data root of {name} is empty ({str(root)!r}); set data.root=<folder holding "
+                "the data>, or leave it unset (null) to use $ROBUSTSSL_DATA, ./data or Debian's "
+                "copy"
+            )
         return Path(root).expanduser()
     if name == "imagefolder":
         raise ValueError("imagefolder needs root=<folder holding <split>/<class>/<image>>")

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-from robustssl.data.errors import CorruptDatasetError
+from robustssl.data.errors import CorruptDatasetError, MixedImageSizesError
 from robustssl.data.resize import resize_uint8
 
 
@@ -151,11 +151,7 @@ class ImageFileSource(ImageSource):
                 rgb = img.convert("RGB")
                 if rgb.size != (w, h):
                     if not self.resize:
-                        raise ValueError(
-                            f"image {path} is {rgb.size[1]}x{rgb.size[0]} (HxW) but the first "
-                            f"image is {h}x{w}; images of different sizes need image_size=(H, W) "
-                            "(or an int) so that load_dataset resizes them all"
-                        )
+                        raise MixedImageSizesError(path, (rgb.size[1], rgb.size[0]), (h, w))
                     rgb = rgb.resize((w, h), Image.Resampling.BILINEAR)
                 pixels = np.asarray(rgb, dtype=np.uint8)
         except (UnidentifiedImageError, OSError, SyntaxError) as exc:

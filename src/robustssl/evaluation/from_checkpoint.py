@@ -20,10 +20,12 @@ from robustssl.evaluation.config import EvaluateConfig
 from robustssl.evaluation.records import RecordContext, write_records
 from robustssl.evaluation.suite import EvaluationResult, check_compatible, evaluate
 from robustssl.models import load_classifier
+from robustssl.runs import DirLock, atomic_path, atomic_write_text
+from robustssl.runs.layout import CLASSIFIER, CONFIG_JSON, RECORDS, evaluation_dir
 from robustssl.utils import resolve_device
-from robustssl.utils.checkpoint import atomic_write_text
+from robustssl.utils.checkpoint import non_finite_keys
 
-CLASSIFIER_FILE = "classifier.safetensors"
+CLASSIFIER_FILE = CLASSIFIER
 
 
 @dataclass
@@ -98,6 +100,11 @@ def evaluate_checkpoint(target: str | Path, cfg: EvaluateConfig) -> CheckpointEv
     path, base, name = resolve_target(target)
     device = resolve_device(cfg.device)
     model, spec, meta = load_classifier(path, device)
+    if bad := non_finite_keys(model.state_dict()):
+        raise ValueError(
+            f"{path} holds NaN or infinite weights ({', '.join(bad[:3])}): the finetuning run "
+            "diverged or the file is damaged; finetune it again (e.g. with a lower optim.lr)"
+        )
     dataset = cfg.data.dataset or _get(meta, "finetune.data.dataset", "dataset")
     if dataset is None:
         raise ValueError(
@@ -105,7 +112,7 @@ def evaluate_checkpoint(target: str | Path, cfg: EvaluateConfig) -> CheckpointEv
             "data.dataset=<name> (e.g. data.dataset=fashion_mnist)"
         )
     image_size = cfg.data.image_size or _size(_get(meta, "finetune.data.image_size"))
-    root = cfg.data.root or _get(meta, "finetune.data.root")
+    root = cfg.data.root if cfg.data.root is not None else _get(meta, "finetune.data.root")
     data = load_dataset(dataset, cfg.data.split, root=root, device=device, image_size=image_size)
     convert = cfg.data.convert_channels
     if convert is None:  # follow the finetune run, which converted to the encoder's channels
@@ -117,12 +124,15 @@ def evaluate_checkpoint(target: str | Path, cfg: EvaluateConfig) -> CheckpointEv
     x = convert_channels(x, spec.in_channels) if convert else x
     ctx = describe(meta, name, dataset, cfg.seed)
     expected = _get(meta, "input_shape")
-    result = evaluate(
-        model, x, y, cfg, ctx, data.num_classes, tuple(expected) if expected is not None else None
-    )
-    out_dir = base / "evaluation" / cfg.name
-    records_path = write_records(out_dir / "records.json", result.records)
-    atomic_write_text(out_dir / "config.json", json.dumps(cfg.model_dump(mode="json"), indent=2))
-    for key, arrays in result.tsne.items():
-        np.savez(out_dir / f"tsne_{key.replace('/', '_')}.npz", **arrays)
+    out_dir = evaluation_dir(base, cfg.name)
+    shape = tuple(expected) if expected is not None else None
+    with DirLock(out_dir, "evaluation folder", stop_note="the evaluation starts over when rerun"):
+        result = evaluate(model, x, y, cfg, ctx, data.num_classes, shape)
+        records_path = write_records(out_dir / RECORDS, result.records)
+        for key, arrays in result.tsne.items():
+            tsne = out_dir / f"tsne_{key.replace('/', '_')}.npz"
+            with atomic_path(tsne) as tmp, open(tmp, "wb") as handle:
+                np.savez(handle, **arrays)
+        config = json.dumps(cfg.model_dump(mode="json"), indent=2)
+        atomic_write_text(out_dir / CONFIG_JSON, config)  # last: marks the evaluation done
     return CheckpointEvaluation(result, out_dir, records_path)

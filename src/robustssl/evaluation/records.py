@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from robustssl import __version__
-from robustssl.utils.checkpoint import atomic_write_text
+from robustssl.runs.atomic import atomic_write_text
+from robustssl.runs.layout import RECORDS as RECORDS_FILE
 
 FORMAT = "robustssl.evaluation.records"
 FORMAT_VERSION = 1
-RECORDS_FILE = "records.json"
 _NOT_IDENTITY = ("value", "info", "code_version", "time")
 
 

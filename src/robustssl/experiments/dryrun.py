@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from robustssl.experiments.datacheck import missing_data
 from robustssl.experiments.estimate import Estimator, format_seconds
-from robustssl.experiments.execute import stage_state
 from robustssl.experiments.plan import Plan
+from robustssl.runs.layout import stage_state
 
 ACTIONS = {"complete": "cached", "partial": "resume", "new": "run"}
 

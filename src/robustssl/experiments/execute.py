@@ -5,15 +5,14 @@ runner process alone writes the results store. :func:`execute` is a top-level fu
 picklable :class:`StageTask`, so the same code runs in the runner process, in a spawned worker
 (``--jobs N``) or in a submitit job (``--launcher slurm``).
 
-Done means: pretraining — ``summary.json`` says "complete" and ``encoder.safetensors`` exists;
-finetuning — the same with ``classifier.safetensors``; evaluation — ``records.json`` and the
-``config.json`` written after it. A run directory with a ``config.json`` but not done was
-interrupted: it is resumed (``resume=True``: Lightning's last checkpoint, the finetune state).
+What "done" means is :func:`robustssl.runs.layout.stage_state`. A run directory with a
+``config.json`` but not done was interrupted: it is resumed (``resume=True``: Lightning's last
+checkpoint, the finetune state). A stage that fills the disk fails with a clear message, and the
+``*.tmp`` files of its directory are removed.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
@@ -25,13 +24,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-State = Literal["complete", "partial", "new"]
+from robustssl.runs.atomic import (
+    DiskFullError,
+    disk_full_error,
+    is_disk_full,
+    remove_temp_files,
+)
+from robustssl.runs.layout import stage_state
+
+__all__ = ["StageOutcome", "StageTask", "execute", "stage_state", "worker_threads"]
 _LIGHTNING_NOISE = (
     ".*smaller than the logging interval.*",
     ".*isinstance.treespec, LeafSpec.*",
     ".*does not have many workers.*",
 )
-DONE_FILES = {"pretrain": "encoder.safetensors", "finetune": "classifier.safetensors"}
 
 
 @dataclass(frozen=True)
@@ -51,30 +57,14 @@ class StageTask:
 
 @dataclass(frozen=True)
 class StageOutcome:
-    """How a stage ended: "complete" or "failed" (with the error), and its wall time."""
+    """How a stage ended: "complete" or "failed" (with the error), and its wall time;
+    ``disk_full`` when it failed for lack of disk space (the runner then stops)."""
 
     stage_id: str
     status: Literal["complete", "failed"]
     seconds: float
     error: str | None = None
-
-
-def _summary_status(run: Path) -> str | None:
-    try:
-        raw = json.loads((run / "summary.json").read_text())
-    except (OSError, json.JSONDecodeError):
-        return None
-    return raw.get("status") if isinstance(raw, dict) else None
-
-
-def stage_state(kind: str, path: Path) -> State:
-    """ "complete", "partial" (started, resumable) or "new", from the files on disk."""
-    if kind == "evaluate":
-        done = (path / "records.json").is_file() and (path / "config.json").is_file()
-        return "complete" if done else "new"
-    if _summary_status(path) == "complete" and (path / DONE_FILES[kind]).is_file():
-        return "complete"
-    return "partial" if (path / "config.json").is_file() else "new"
+    disk_full: bool = False
 
 
 def _run_pretrain(task: StageTask) -> None:
@@ -142,7 +132,12 @@ def execute(task: StageTask) -> StageOutcome:
         with _quiet_lightning():
             RUNNERS[task.kind](task)
     except Exception as err:  # recorded in the store, the study goes on
-        return StageOutcome(task.stage_id, "failed", time.perf_counter() - start, _error_text(err))
+        seconds = time.perf_counter() - start
+        if is_disk_full(err):
+            remove_temp_files(task.path)
+            shown = err if isinstance(err, DiskFullError) else disk_full_error(Path(task.path), err)
+            return StageOutcome(task.stage_id, "failed", seconds, f"disk full: {shown}", True)
+        return StageOutcome(task.stage_id, "failed", seconds, _error_text(err))
     state = stage_state(task.kind, Path(task.path))
     if state != "complete":
         error = f"{task.kind} stage finished but {task.path} is not complete (state {state})"

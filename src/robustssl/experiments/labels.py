@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from robustssl.evaluation.records import EvalRecord
+from robustssl.runs.layout import CONFIG_JSON
 
 LABEL_KEYS = ("method", "protocol", "threat", "eps_train", "label_fraction")
 NO_THREAT = "none"
@@ -69,7 +70,7 @@ def labels_from_config(config: Mapping[str, Any], run_dir: Path | None = None) -
         pre_path = Path(config["pretrained"])
         if not pre_path.is_absolute() and run_dir is not None and not pre_path.exists():
             pre_path = run_dir.parent / pre_path
-        pre_cfg = _read_json(pre_path / "config.json")
+        pre_cfg = _read_json(pre_path / CONFIG_JSON)
     if pre_cfg is not None and isinstance(_get(pre_cfg, "method", "name"), str):
         labels["method"] = _get(pre_cfg, "method", "name")
     if "protocol" in config:

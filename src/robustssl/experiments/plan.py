@@ -2,7 +2,8 @@
 
 Each stage is one pretraining run, one finetuning run or one evaluation, with its resolved and
 validated config. Its id is a hash of what determines its numbers: the config without display /
-location keys (name, output dir, data root, progress bars, device) plus the ids of the stages it
+location keys (:data:`robustssl.runs.compare.DISPLAY_KEYS`: name, output dir, data root, progress
+bars, device; the upstream run's path, known by its id) plus the ids of the stages it
 depends on — so identical stages (two entries asking for the same run) collapse into one, a
 finetune stage points at its pretrain stage's run directory, and renaming or moving a study
 keeps every id. Run directories: ``<study>/runs/pretrain/<entry>-<hash>``,
@@ -36,33 +37,12 @@ from robustssl.experiments.spec import (
 from robustssl.finetune.config import FinetuneConfig
 from robustssl.finetune.protocols import get_protocol
 from robustssl.methods.config import PretrainConfig
+from robustssl.runs.compare import identity_config
+from robustssl.runs.layout import evaluation_dir, study_runs
 from robustssl.utils.config import ConfigError, read_yaml, validate_config
 
 REF_PREFIX = "@pretrain:"
 HASH_CHARS = 8
-# Keys that do not change a stage's numbers: left out of its id.
-DISPLAY_KEYS: dict[str, tuple[str, ...]] = {
-    "pretrain": (
-        "name",
-        "output_dir",
-        "data.root",
-        "data.download",
-        "data.in_memory",
-        "data.num_workers",
-        "trainer.progress_bar",
-    ),
-    "finetune": (
-        "name",
-        "output_dir",
-        "progress_bar",
-        "device",
-        "pretrained",
-        "data.root",
-        "data.download",
-        "data.in_memory",
-    ),
-    "evaluate": ("name", "device", "progress", "data.root"),
-}
 KIND_ORDER = {"pretrain": 0, "finetune": 1, "evaluate": 2}
 E = TypeVar("E", bound=EntryBase)
 
@@ -147,16 +127,10 @@ def stage_hash(kind: str, semantic: dict[str, Any], deps: tuple[str, ...]) -> st
 
 
 def semantic(kind: str, dump: dict[str, Any], paths: dict[str, str]) -> dict[str, Any]:
-    """``dump`` without display keys, with dependency run-dir paths replaced by stage ids."""
-    out = _replace_paths(copy.deepcopy(dump), paths)
-    for dotted in DISPLAY_KEYS[kind]:
-        node: Any = out
-        *parents, last = dotted.split(".")
-        for part in parents:
-            node = node.get(part) if isinstance(node, dict) else None
-        if isinstance(node, dict):
-            node.pop(last, None)
-    return out
+    """``dump`` without the keys that do not change the numbers (one list for plans and
+    ``--resume``: :mod:`robustssl.runs.compare`), dependency run-dir paths replaced by stage
+    ids."""
+    return identity_config(kind, _replace_paths(copy.deepcopy(dump), paths))
 
 
 def _replace_paths(node: Any, paths: dict[str, str]) -> Any:
@@ -224,7 +198,7 @@ class _Expander:
     # -- pretraining --------------------------------------------------------------------------
 
     def pretrain(self) -> None:
-        out_dir = self.exp.study_dir / "runs" / "pretrain"
+        out_dir = study_runs(self.exp.study_dir, "pretrain")
         for seed in self.cfg.seeds:
             for name in _pretrain_order(self):
                 entry = self.cfg.pretrain[name]
@@ -298,7 +272,7 @@ class _Expander:
             self.finetune_runs(*args)
 
     def finetune_runs(self, name: str, entry: FinetuneEntry, pre: Stage, seed: int) -> None:
-        out_dir = self.exp.study_dir / "runs" / "finetune"
+        out_dir = study_runs(self.exp.study_dir, "finetune")
         base = self.base("finetune", name, entry)
         protocols: list[str | None] = list(entry.protocols or [None])
         fractions: list[float | None] = list(entry.label_fractions or [None])
@@ -368,7 +342,7 @@ class _Expander:
                 axes,
                 dump,
                 (ft.id,),
-                ft.path / "evaluation" / eval_name,
+                evaluation_dir(ft.path, eval_name),
                 dict(ft.labels),
                 target=ft.path,
             )

@@ -28,8 +28,9 @@ from robustssl.experiments.formats import Table, to_csv, to_html, to_latex, to_m
 from robustssl.experiments.points import format_eps, model_key
 from robustssl.experiments.store import ResultsStore
 from robustssl.experiments.tables import seed_tables
+from robustssl.runs.layout import CONFIG_JSON, CONFIG_YAML, EXPERIMENT
 
-CONFIG_FILES = ("experiment.yaml", "study.yaml", "config.yaml", "config.json")
+CONFIG_FILES = (EXPERIMENT, "study.yaml", CONFIG_YAML, CONFIG_JSON)
 MAX_FIGURES_PER_KIND = 12
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;
@@ -237,7 +238,7 @@ def study_title(study: Path) -> str:
     import yaml
 
     try:
-        raw = yaml.safe_load((study / "experiment.yaml").read_text())
+        raw = yaml.safe_load((study / EXPERIMENT).read_text())
     except (OSError, yaml.YAMLError):
         return study.name
     name = raw.get("name") if isinstance(raw, dict) else None

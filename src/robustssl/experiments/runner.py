@@ -10,7 +10,14 @@
 - Ready stages run one at a time in this process, in ``--jobs N`` spawned processes, or as
   submitit jobs (``--launcher slurm``). Among ready stages the deepest goes first (evaluate >
   finetune > pretrain), so complete pretrain → finetune → evaluate chains appear early.
-SPEC.md §9, issue 7.
+- One runner per study: the runner holds the study's lock (:mod:`robustssl.runs.lock`) for its
+  whole life, and refuses to start while a stage's run directory is locked by a process left
+  from an earlier run. A bad request (``--jobs 0``, SLURM without ``sbatch``, a damaged store) is
+  refused before anything is written.
+- Stopped by Ctrl-C or ``kill``, the runner stops its workers and records the running stages as
+  "interrupted"; after ``kill -9`` the store reads them as interrupted (no live lock holder). A
+  stage that fills the disk stops the study (running stages finish, no new one starts).
+SPEC.md §9, issues 7 and 15.
 """
 
 from __future__ import annotations
@@ -25,15 +32,18 @@ import yaml
 
 from robustssl.experiments.datacheck import ensure_data
 from robustssl.experiments.execute import StageOutcome, StageTask, stage_state, worker_threads
-from robustssl.experiments.launchers import Launcher, make_launcher
+from robustssl.experiments.launchers import Launcher, check_launcher, make_launcher
 from robustssl.experiments.plan import KIND_ORDER, Plan, Stage
 from robustssl.experiments.progress import StudyBar
 from robustssl.experiments.store import ResultsStore
-from robustssl.utils.checkpoint import atomic_write_text
+from robustssl.runs.atomic import atomic_write_text
+from robustssl.runs.layout import EXPERIMENT as EXPERIMENT_FILE
+from robustssl.runs.layout import PLAN as PLAN_FILE
+from robustssl.runs.lock import DirLock, LockedError, lock_holder, wait_hint
+from robustssl.runs.signals import signal_name
 
 MAX_EXIT = 125
-EXPERIMENT_FILE = "experiment.yaml"
-PLAN_FILE = "plan.json"
+STOP_NOTE = "finished stages are kept and the interrupted ones resume when the study runs again"
 
 
 @dataclass
@@ -46,6 +56,7 @@ class RunReport:
     completed: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
+    stopped: str | None = None  # why the study stopped early (a full disk)
 
     @property
     def exit_code(self) -> int:
@@ -58,7 +69,10 @@ class RunReport:
             f"{len(self.failed)} failed",
             f"{len(self.skipped)} skipped",
         ]
-        return f"study {self.study_dir}: {self.total} stages: " + ", ".join(parts)
+        text = f"study {self.study_dir}: {self.total} stages: " + ", ".join(parts)
+        if self.stopped:
+            text += f"\nstopped early: {self.stopped}"
+        return text
 
 
 def write_study_files(plan: Plan) -> None:
@@ -104,6 +118,7 @@ class _Run:
         self.report = RunReport(plan.experiment.study_dir, len(plan))
         self.status: dict[str, str] = {}
         self.partial: set[str] = set()  # started earlier and interrupted: resumed
+        self.stop_launching = False  # a stage filled the disk
         self.ids = {
             s.id: store.add_stage(s.kind, s.store_name, s.config, s.labels, path=s.path)
             for s in plan
@@ -152,6 +167,13 @@ class _Run:
         self.status[s.id] = outcome.status
         self.store.set_status(self.ids[s.id], outcome.status, outcome.error, outcome.seconds)
         self.bar.advance()
+        if outcome.disk_full and not self.stop_launching:
+            self.stop_launching = True
+            self.report.stopped = (
+                "the disk is full; no new stage was started. Free some space and run the same "
+                "command again (finished stages are kept)"
+            )
+            self.bar.write(f"STOPPING: {self.report.stopped}")
         if outcome.status == "complete":
             self.report.completed.append(s.store_name)
             return
@@ -173,7 +195,7 @@ class _Run:
             pending = [s for s in todo if self.status[s.id] == "pending"]
             ready = [s for s in pending if all(self.status[d] == "complete" for d in s.deps)]
             ready.sort(key=lambda s: (-KIND_ORDER[s.kind], order[s.id]))
-            while ready and len(running) < self.launcher.capacity:
+            while ready and len(running) < self.launcher.capacity and not self.stop_launching:
                 s = ready.pop(0)
                 self.status[s.id] = "running"
                 self.store.set_status(self.ids[s.id], "running")
@@ -183,6 +205,38 @@ class _Run:
                 return
             for handle, outcome in self.launcher.wait(list(running)):
                 self.finish(running.pop(handle), outcome)
+
+    def interrupted(self, err: BaseException) -> None:
+        """Record the stages still running as "interrupted" (best effort: the store may be the
+        thing that failed; readers then see "running" without a live runner as interrupted)."""
+        if isinstance(err, KeyboardInterrupt):
+            why = f"interrupted by {signal_name(err)}"
+        else:
+            why = f"the runner stopped: {type(err).__name__}: {err}"
+        for stage_id, status in self.status.items():
+            if status == "running":
+                try:
+                    self.store.set_status(self.ids[stage_id], "interrupted", why)
+                except Exception:  # the store may be what failed
+                    return
+
+
+def study_lock(study_dir: Path) -> DirLock:
+    """The lock a runner holds on its study for its whole life."""
+    return DirLock(study_dir, "study", stop_note=STOP_NOTE)
+
+
+def check_no_leftovers(plan: Plan) -> None:
+    """Refuse to run while a stage's directory is locked by another process (a worker left
+    by an earlier runner, a SLURM job, a `robustssl pretrain --resume` in another terminal)."""
+    for s in plan:
+        holder = lock_holder(s.path)
+        if holder is not None:
+            raise LockedError(
+                f"{s.kind} stage {s.store_name} of this study is still being run by "
+                f"{holder.describe()}, not by this runner; {wait_hint(holder, STOP_NOTE)}",
+                holder,
+            )
 
 
 def run_plan(
@@ -194,21 +248,25 @@ def run_plan(
     launcher_factory: Callable[..., Launcher] = make_launcher,
 ) -> RunReport:
     """Run every stage of ``plan`` that is not complete; see the module docstring."""
+    exp = plan.experiment
+    slurm = exp.config.slurm.model_dump()
+    check_launcher(launcher, jobs, slurm)  # before anything is written
     if check_data:
         ensure_data(plan)
-    exp = plan.experiment
-    write_study_files(plan)
-    slurm = exp.config.slurm.model_dump()
-    with (
-        ResultsStore(exp.study_dir) as store,
-        launcher_factory(launcher, jobs, exp.study_dir, slurm) as pool,
-    ):
-        bar = StudyBar(exp.config.name, len(plan), enabled=progress)
-        run = _Run(plan, store, pool, bar, jobs or 1, progress)
-        try:
-            todo = run.start()
-            bar.advance(len(run.report.cached))
-            run.loop(todo)
-        finally:
-            bar.close()
+    with study_lock(exp.study_dir):
+        check_no_leftovers(plan)
+        with ResultsStore(exp.study_dir) as store:  # a damaged store stops us here
+            write_study_files(plan)
+            with launcher_factory(launcher, jobs, exp.study_dir, slurm) as pool:
+                bar = StudyBar(exp.config.name, len(plan), enabled=progress)
+                run = _Run(plan, store, pool, bar, jobs or 1, progress)
+                try:
+                    todo = run.start()
+                    bar.advance(len(run.report.cached))
+                    run.loop(todo)
+                except BaseException as err:
+                    run.interrupted(err)
+                    raise
+                finally:
+                    bar.close()
     return run.report

@@ -35,10 +35,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from robustssl.utils.config import ConfigError, apply_overrides, read_yaml, validate_config
+from robustssl.utils.config import (
+    ConfigError,
+    apply_overrides,
+    check_config_file,
+    parse_override,
+    read_yaml,
+    validate_config,
+)
 
 NAME_PATTERN = r"^[A-Za-z0-9_.\-]+$"
 STAGE_KINDS = ("pretrain", "finetune", "evaluate")
@@ -59,15 +65,7 @@ def flatten(overrides: Mapping[str, Any] | Sequence[str], where: str) -> list[tu
             else:
                 out.append((str(key), value))
         return out
-    pairs = []
-    for item in overrides:
-        key, sep, value = str(item).partition("=")
-        if not sep or not key:
-            raise ConfigError(
-                f"{where}: {item!r} is not of the form key=value (e.g. optim.lr=0.01)"
-            )
-        pairs.append((key, yaml.safe_load(value)))
-    return pairs
+    return [parse_override(str(item), f"{where}:") for item in overrides]
 
 
 def set_dotted(raw: dict[str, Any], pairs: Sequence[tuple[str, Any]], where: str) -> dict[str, Any]:
@@ -167,6 +165,16 @@ class DataDefaults(_Strict):
 
     root: str | None = None
     download: bool = False
+
+    @field_validator("root")
+    @classmethod
+    def _non_empty_root(cls, root: str | None) -> str | None:
+        if root is not None and not root.strip():
+            raise ValueError(
+                "data.root is empty; give the folder holding the data, or leave it unset (null) "
+                "for $ROBUSTSSL_DATA, ./data or Debian's copy"
+            )
+        return root
 
 
 class StageDefaults(_Strict):
@@ -270,9 +278,7 @@ def load_experiment(
     and validate; every error names the key and the fix, before any compute."""
     source = Path(path).resolve() if path is not None else None
     if source is not None:
-        if not source.is_file():
-            raise ConfigError(f"experiment file {path} does not exist")
-        data = read_yaml(source, "experiment")
+        data = read_yaml(check_config_file(source, "experiment file"), "experiment")
     else:
         data = dict(raw or {})
     cfg = validate_config(apply_overrides(data, overrides), ExperimentConfig)

@@ -9,6 +9,12 @@ the label columns the seeds' tables are keyed by (``method``, ``protocol``, ``th
   with a clear message instead of being misread.
 - Every write is one transaction (``BEGIN IMMEDIATE``); WAL mode and a busy timeout let several
   processes write at once, and a write that still meets ``database is locked`` is retried.
+- A damaged file (or an empty one, where a store was expected) is a :class:`StoreDamagedError`
+  saying how to recover: the evaluations' ``records.json`` files are the source of truth, and
+  ``robustssl results STUDY --rebuild`` re-reads them (:mod:`robustssl.experiments.rebuild`). A
+  full disk is a :class:`StoreFullError`.
+- A stage recorded "running" whose study is not locked by a live runner (it was killed) reads as
+  "interrupted".
 - :meth:`ResultsStore.ingest` reads a run's ``evaluation/*/records.json`` idempotently: a record
   is identified by :meth:`EvalRecord.identity`, re-ingesting the same file changes nothing, and a
   re-evaluated record (same identity, new value) replaces the old row.
@@ -16,11 +22,14 @@ the label columns the seeds' tables are keyed by (``method``, ``protocol``, ``th
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import json
 import random
 import sqlite3
 import time
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,10 +45,13 @@ from robustssl.experiments.labels import (
     record_labels,
 )
 from robustssl.experiments.runfiles import find_records_files, read_dict, run_root
+from robustssl.runs.atomic import DiskFullError, is_disk_full
+from robustssl.runs.layout import CONFIG_JSON, STORE, SUMMARY
+from robustssl.runs.lock import lock_holder
 
 SCHEMA_VERSION = 1
-STORE_FILE = "results.sqlite"
-STATUSES = ("pending", "running", "complete", "failed", "skipped")
+STORE_FILE = STORE
+STATUSES = ("pending", "running", "complete", "failed", "skipped", "interrupted")
 _RECORD_FIELDS = (
     "model",
     "metric",
@@ -109,6 +121,37 @@ class SchemaVersionError(ValueError):
     """The store was written by a newer robustssl (or is not a results store)."""
 
 
+class StoreDamagedError(SchemaVersionError):
+    """The store file is damaged (or empty); the message says how to rebuild it."""
+
+
+class StoreFullError(DiskFullError):
+    """The store cannot be written: the disk is full."""
+
+
+def recovery_hint(path: Path) -> str:
+    """How to get a good store back (shown with every damaged-store error)."""
+    study = path.parent
+    return (
+        f"The records.json files of the study's evaluations are the source of truth: rebuild the "
+        f"store from them with `robustssl results {study} --rebuild` (the old file is kept next "
+        f"to it as {path.name}.damaged-<time>), or run the study again with `robustssl run` "
+        f"(finished stages are kept and their records re-read). To inspect the file: "
+        f"sqlite3 {path} 'PRAGMA integrity_check'"
+    )
+
+
+def _is_damage(err: sqlite3.DatabaseError) -> bool:
+    code = getattr(err, "sqlite_errorname", "") or ""
+    text = str(err).lower()
+    return (
+        not isinstance(err, sqlite3.OperationalError)
+        or code in ("SQLITE_CORRUPT", "SQLITE_NOTADB")
+        or "malformed" in text
+        or "not a database" in text
+    )
+
+
 @dataclass(frozen=True)
 class IngestResult:
     """What one ingest did: the files read and how many records were new, changed or the same."""
@@ -151,16 +194,36 @@ class ResultsStore:
                 f"no results store at {self.path}; run the study first (`robustssl run`) or "
                 f"ingest run directories with `robustssl results {study_dir} --ingest RUN_DIR`"
             )
+        if self.path.is_file() and self.path.stat().st_size == 0:
+            if not create:
+                raise StoreDamagedError(
+                    f"{self.path} is empty (0 bytes; e.g. left by a full disk or a copy that "
+                    f"failed), so it holds no results. {recovery_hint(self.path)}"
+                )
+            warnings.warn(
+                f"{self.path} was empty (0 bytes, e.g. left by a full disk); it is initialised "
+                "as a new results store",
+                stacklevel=2,
+            )
         if create:
             study_dir.mkdir(parents=True, exist_ok=True)
         self.timeout, self.retries = timeout, retries
         self._conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
         self._conn.row_factory = sqlite3.Row
+        try:
+            self._open(timeout)
+        except BaseException:
+            self._conn.close()
+            raise
+
+    def _open(self, timeout: float) -> None:
+        """Settings, version and integrity checks, schema (a damaged file fails here)."""
         self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
         self._conn.execute("PRAGMA foreign_keys = ON")
         self._check_version()
         self._retry(lambda: self._conn.execute("PRAGMA journal_mode = WAL"))
         self._conn.execute("PRAGMA synchronous = NORMAL")
+        self._check_integrity()
         self.write(self._create_schema)
         self._check_version()
 
@@ -176,15 +239,46 @@ class ResultsStore:
         self._conn.close()
 
     def _retry(self, fn: Callable[[], T]) -> T:
-        """``fn()``, retried with jittered back-off while SQLite says the database is locked."""
+        """``fn()``, retried with jittered back-off while SQLite says the database is locked; a
+        damaged file or a full disk become :class:`StoreDamagedError` / :class:`StoreFullError`."""
         for attempt in range(self.retries + 1):
             try:
                 return fn()
             except sqlite3.OperationalError as err:
-                if not _is_locked(err) or attempt == self.retries:
-                    raise
-                time.sleep(min(1.0, 0.01 * 2**attempt) * (0.5 + random.random()))
+                if _is_locked(err) and attempt < self.retries:
+                    time.sleep(min(1.0, 0.01 * 2**attempt) * (0.5 + random.random()))
+                    continue
+                raise self._translate(err) from None
+            except sqlite3.DatabaseError as err:
+                raise self._translate(err) from None
         raise AssertionError("unreachable")
+
+    def _translate(self, err: sqlite3.DatabaseError) -> Exception:
+        """The error to raise for an SQLite error (locked stays an OperationalError)."""
+        if isinstance(err, sqlite3.OperationalError) and _is_locked(err):
+            return err
+        if is_disk_full(err):
+            return StoreFullError(
+                errno.ENOSPC,
+                f"cannot write the results store {self.path}: the disk is full ({err}); free some "
+                "space and run the same command again (the stages' run directories are intact "
+                "and their records are re-read)",
+            )
+        if _is_damage(err):
+            return StoreDamagedError(
+                f"{self.path} is damaged or not a robustssl results store ({err}). "
+                f"{recovery_hint(self.path)}"
+            )
+        return err
+
+    def _check_integrity(self) -> None:
+        """``PRAGMA quick_check``: a damaged file is refused when opened."""
+        rows = self._retry(lambda: self._conn.execute("PRAGMA quick_check").fetchall())
+        problems = [str(r[0]) for r in rows if str(r[0]) != "ok"]
+        if problems:
+            raise StoreDamagedError(
+                f"{self.path} is damaged ({'; '.join(problems[:3])}). {recovery_hint(self.path)}"
+            )
 
     def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn(connection)`` in one write transaction (all or nothing), with retries."""
@@ -197,7 +291,8 @@ class ResultsStore:
                 return out
             except BaseException:
                 if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
+                    with contextlib.suppress(sqlite3.DatabaseError):  # e.g. after a full disk
+                        self._conn.execute("ROLLBACK")
                 raise
 
         return self._retry(attempt)
@@ -213,27 +308,24 @@ class ResultsStore:
 
     def schema_version(self) -> int | None:
         """The file's schema version (None for a new, empty file)."""
-        tables = self._conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
-        ).fetchall()
-        if not tables:
+        tables = {
+            row[0]
+            for row in self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
+        if "meta" not in tables:
+            if tables:
+                raise SchemaVersionError(
+                    f"{self.path} is an SQLite file of something else (tables "
+                    f"{', '.join(sorted(tables)[:5])}), not a robustssl results store; move it "
+                    "away or use another study directory"
+                )
             return None
         row = self._conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         return int(row["value"]) if row is not None else None
 
     def _check_version(self) -> None:
-        try:
-            version = self._retry(self.schema_version)
-        except sqlite3.DatabaseError as err:
-            self._conn.close()
-            if isinstance(err, sqlite3.OperationalError) and _is_locked(err):
-                raise
-            raise SchemaVersionError(
-                f"{self.path} is not a robustssl results store ({err}); move it away or use "
-                "another study directory"
-            ) from None
+        version = self._retry(self.schema_version)
         if version is not None and version > SCHEMA_VERSION:
-            self._conn.close()
             raise SchemaVersionError(
                 f"{self.path} has results schema version {version}, but this robustssl reads "
                 f"up to version {SCHEMA_VERSION}; upgrade robustssl (pip install -U robustssl) "
@@ -304,9 +396,15 @@ class ResultsStore:
             args = [v for _, v in where]
         rows = self._retry(lambda: self._conn.execute(sql + " ORDER BY id", args).fetchall())
         out = []
+        orphaned: bool | None = None  # "running" with no live runner: it was killed
         for row in rows:
             d = dict(row)
             d["config"], d["labels"] = json.loads(d["config"]), json.loads(d["labels"])
+            if d["status"] == "running":
+                if orphaned is None:
+                    orphaned = lock_holder(self.study_dir) is None
+                if orphaned:
+                    d["status"] = "interrupted"
             out.append(d)
         return out
 
@@ -412,9 +510,9 @@ class ResultsStore:
     def register_run(self, run_dir: str | Path, labels: Mapping[str, Any] | None = None) -> int:
         """A stage for a run directory found on disk (status from its ``summary.json``)."""
         run = run_root(Path(run_dir))
-        config = read_dict(run / "config.json")
+        config = read_dict(run / CONFIG_JSON)
         derived = labels_from_config(config, run)
-        summary = read_dict(run / "summary.json")
+        summary = read_dict(run / SUMMARY)
         status = summary.get("status", "complete")
         stage_id = self.add_stage(
             config_kind(config),

@@ -18,8 +18,9 @@ from robustssl.finetune.config import (
 )
 from robustssl.finetune.pretrained import PretrainedEncoder, load_pretrained_encoder
 from robustssl.finetune.protocols import PROTOCOLS, Protocol, get_protocol
-from robustssl.finetune.run import CLASSIFIER_FILE, FinetuneResult, finetune
+from robustssl.finetune.run import FinetuneResult, finetune
 from robustssl.finetune.stages import backbone_stages
+from robustssl.runs.layout import CLASSIFIER as CLASSIFIER_FILE
 
 __all__ = [
     "CLASSIFIER_FILE",

@@ -18,9 +18,10 @@ import torch
 
 from robustssl.data import UnknownDatasetError, get_info
 from robustssl.models import Encoder, build_encoder, load_state_strict
-from robustssl.utils.checkpoint import load_weights
+from robustssl.runs.layout import CONFIG_JSON, ENCODER, SUMMARY
+from robustssl.utils.checkpoint import load_weights, non_finite_keys
 
-ENCODER_FILE = "encoder.safetensors"
+ENCODER_FILE = ENCODER
 
 
 @dataclass
@@ -72,7 +73,7 @@ def check_complete(run: Path) -> None:
             f"no pretraining run at {run}; train one with `robustssl pretrain --config ...`, fix "
             "pretrained=<run dir>, or set pretrained=null and a model section (random init)"
         )
-    summary_path = run / "summary.json"
+    summary_path = run / SUMMARY
     if not summary_path.is_file():
         raise ValueError(
             f"{run} has no summary.json: the pretraining run did not finish; continue it with "
@@ -83,6 +84,19 @@ def check_complete(run: Path) -> None:
         raise ValueError(
             f"pretraining run {run} has status {status!r}, not 'complete'; finish it with "
             f"`robustssl pretrain --config {run / 'config.yaml'} --resume` or pick another run"
+        )
+
+
+def check_finite(state: dict[str, torch.Tensor], path: Path) -> None:
+    """A ValueError when a floating-point tensor of ``state`` holds NaN or ±inf: such an encoder
+    came from a diverged (or damaged) run, and finetuning it would only report a NaN loss."""
+    bad = non_finite_keys(state)
+    if bad:
+        shown = ", ".join(bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
+        raise ValueError(
+            f"{path} holds NaN or infinite weights ({shown}): the pretraining run diverged or the "
+            "file is damaged, and no finetuning setting can fix that; pretrain it again (e.g. "
+            "with a lower optim.lr in the pretraining config) or use another run"
         )
 
 
@@ -104,11 +118,12 @@ def load_pretrained_encoder(
     """The encoder of a complete pretraining run, strictly loaded, in eval mode on ``device``."""
     run = Path(run_dir)
     check_complete(run)
-    config = _read_json(run / "config.json", "pretraining config")
+    config = _read_json(run / CONFIG_JSON, "pretraining config")
     model = config.get("model") or {}
     if "backbone" not in model:
-        raise ValueError(f"{run / 'config.json'} names no model.backbone; is it a pretraining run?")
+        raise ValueError(f"{run / CONFIG_JSON} names no model.backbone; is it a pretraining run?")
     state = load_weights(run / ENCODER_FILE, "cpu")
+    check_finite(state, run / ENCODER_FILE)
     if "normalize.mean" not in state or "normalize.std" not in state:
         raise ValueError(
             f"{run / ENCODER_FILE} has no normalize.mean/std: it is not an Encoder state dict "

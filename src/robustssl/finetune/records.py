@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from robustssl.utils.checkpoint import atomic_write_text
+from robustssl.runs.atomic import atomic_write_text
+from robustssl.runs.layout import SUMMARY, read_json_dict
 
 
 def write_metrics(path: Path, rows: Sequence[dict[str, Any]]) -> None:
@@ -28,10 +28,10 @@ def read_result(
 ) -> tuple[Path, dict[str, float], float] | None:
     """(run dir, metrics, train seconds) from ``summary.json``; None when absent (or, with
     ``complete_only``, not complete)."""
-    path = run_dir / "summary.json"
+    path = run_dir / SUMMARY
     if not path.is_file():
         return None
-    summary = json.loads(path.read_text())
+    summary = read_json_dict(path)
     if complete_only and summary.get("status") != "complete":
         return None
     return run_dir, dict(summary.get("metrics", {})), float(summary.get("train_seconds", 0.0))

@@ -34,7 +34,6 @@ from robustssl.finetune.model import FinetuneModel, build_finetune_model
 from robustssl.finetune.optim import build_optimizer, lr_at_epoch, set_lr
 from robustssl.finetune.pretrained import PretrainedEncoder, load_pretrained_encoder, random_encoder
 from robustssl.finetune.records import read_result, write_metrics
-from robustssl.finetune.rundir import FinetuneRunDir
 from robustssl.finetune.selection import (
     SCORE,
     best_epoch,
@@ -44,14 +43,13 @@ from robustssl.finetune.selection import (
     save_best,
     warn_if_test_selection,
 )
-from robustssl.finetune.state import load_state, save_state
+from robustssl.finetune.state import load_state, read_state, save_state
 from robustssl.finetune.trades import TradesLoss
 from robustssl.models import save_classifier
+from robustssl.runs import RunDir
 from robustssl.utils import resolve_device, seed_everything
 from robustssl.utils.allocator import keep_freed_memory_in_heap
 
-CLASSIFIER_FILE = "classifier.safetensors"
-STATE_FILE = Path("state") / "last.safetensors"
 EpochCallback = Callable[[int, dict[str, float]], None]
 
 
@@ -160,12 +158,22 @@ def finetune(
     cfg: FinetuneConfig, resume: bool = False, callbacks: Sequence[EpochCallback] = ()
 ) -> FinetuneResult:
     """Train ``cfg`` into ``<output_dir>/<name>``; ``resume`` continues from the last finished
-    epoch. ``callbacks(epoch, row)`` run after each epoch's state is saved."""
-    run = FinetuneRunDir(Path(cfg.output_dir) / cfg.name)
+    epoch. ``callbacks(epoch, row)`` run after each epoch's state is saved. The run directory
+    is locked while this runs: a second process on it is refused."""
+    run = RunDir(Path(cfg.output_dir) / cfg.name, "finetune")
+    with run.lock():
+        return _finetune_locked(cfg, run, resume, callbacks)
+
+
+def _finetune_locked(
+    cfg: FinetuneConfig, run: RunDir, resume: bool, callbacks: Sequence[EpochCallback]
+) -> FinetuneResult:
     if resume:
         run.check_resumable(cfg.model_dump(mode="json"))
         if (done := read_result(run.path, complete_only=True)) is not None:
             return FinetuneResult(*done)  # already finished: nothing to recompute
+        if run.finetune_state.is_file():
+            read_state(run.finetune_state)  # a damaged state is an error before any compute
     warn_if_test_selection(cfg.select)
     device = resolve_device(cfg.device)
     if device.type == "cpu":
@@ -179,9 +187,7 @@ def finetune(
         run.write_summary({"status": "failed", "error": str(err)})
         raise
     metrics = _final_metrics(cfg, s, _selected_row(cfg, s, run, progress["rows"]))
-    save_classifier(
-        s.model.classifier, s.model.spec, run.path / CLASSIFIER_FILE, _metadata(cfg, s, metrics)
-    )
+    save_classifier(s.model.classifier, s.model.spec, run.classifier, _metadata(cfg, s, metrics))
     summary = {"status": "complete", "clean_accuracy": metrics["clean_accuracy"]}
     summary["select"] = {"rule": cfg.select.rule, "epoch": metrics.get("selected_epoch")}
     run.write_summary({**summary, "train_seconds": progress["seconds"], "metrics": metrics})
@@ -191,13 +197,13 @@ def finetune(
 def _train(
     cfg: FinetuneConfig,
     s: _Setup,
-    run: FinetuneRunDir,
+    run: RunDir,
     resume: bool,
     callbacks: Sequence[EpochCallback],
 ) -> dict[str, Any]:
     """The epochs still to do; state and metrics.csv are written after each one."""
     optimizer = build_optimizer(s.model.trainable, cfg.optim)
-    state_path = run.path / STATE_FILE
+    state_path = run.finetune_state
     progress: dict[str, Any] = {"epoch": 0, "rows": [], "seconds": 0.0}
     if resume and state_path.is_file():
         progress = load_state(state_path, s.model.classifier, optimizer)
@@ -228,7 +234,7 @@ def _train(
         start = time.perf_counter()
         progress = {"epoch": epoch + 1, "rows": [*progress["rows"], row], "seconds": row["seconds"]}
         save_state(state_path, s.model.classifier, optimizer, progress)
-        write_metrics(run.path / "metrics.csv", progress["rows"])
+        write_metrics(run.metrics_csv, progress["rows"])
         for callback in callbacks:
             callback(epoch, row)
     return progress
@@ -242,7 +248,7 @@ def _select_score(cfg: FinetuneConfig, s: _Setup) -> float:
     return robust_accuracy(model, split, cfg.select, cfg.seed, cfg.data.eval_batch_size)
 
 
-def _selected_row(cfg: FinetuneConfig, s: _Setup, run: FinetuneRunDir, rows: list) -> dict:
+def _selected_row(cfg: FinetuneConfig, s: _Setup, run: RunDir, rows: list) -> dict:
     """The metrics row of the kept epoch; with ``select`` ≠ last its weights are loaded back."""
     if cfg.select.rule == "last" or not rows:
         return rows[-1] if rows else {}

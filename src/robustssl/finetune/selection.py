@@ -17,10 +17,10 @@ from robustssl.attacks import PGD, attack_mode
 from robustssl.data import ImageDataset
 from robustssl.finetune.config import SelectionConfig
 from robustssl.models import load_state_strict
+from robustssl.runs.layout import FINETUNE_BEST
 from robustssl.utils import mix_seed
 from robustssl.utils.checkpoint import load_weights, save_weights
 
-BEST_FILE = Path("state") / "best.safetensors"
 SCORE = "select_robust_accuracy"
 _SELECT_STREAM = 0x5E1EC7
 
@@ -78,9 +78,9 @@ def best_epoch(rows: list[dict[str, Any]]) -> int:
 
 
 def save_best(model: nn.Module, run_dir: Path, epoch: int) -> None:
-    save_weights(model, run_dir / BEST_FILE, {"epoch": epoch})
+    save_weights(model, run_dir / FINETUNE_BEST, {"epoch": epoch})
 
 
 def load_best(model: nn.Module, run_dir: Path) -> None:
-    path = run_dir / BEST_FILE
+    path = run_dir / FINETUNE_BEST
     load_state_strict(model, load_weights(path, "cpu"), str(path))

@@ -33,12 +33,33 @@ def save_state(
     save_weights(tensors, path, meta)
 
 
+def _damaged(path: Path, problem: str) -> ValueError:
+    return ValueError(
+        f"cannot resume from the finetuning state {path}: {problem}; to train this run again from "
+        f"epoch 0 move {path} away and run the same command with --resume, or start a new run "
+        "with another name= (nothing was changed)"
+    )
+
+
+def read_state(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """(tensors, metadata) of a state file; a ValueError naming the file and the way out when
+    it is damaged, truncated or not a finetuning state."""
+    try:
+        meta = load_weights_metadata(path) or {}
+        tensors = load_weights(path, "cpu")  # load_state_dict moves them to the parameters' device
+    except ValueError as err:
+        raise _damaged(path, f"it is damaged or truncated ({err})") from None
+    keys = ("progress", "param_groups", "scalars")
+    if any(k not in meta for k in keys) or not isinstance(meta.get("progress"), dict):
+        raise _damaged(path, "it is not a finetuning state file (no progress / optimizer state)")
+    if not isinstance(meta["progress"].get("epoch"), int):
+        raise _damaged(path, "its progress names no finished epoch")
+    return tensors, meta
+
+
 def load_state(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, Any]:
     """Restore ``model`` (strictly) and ``optimizer`` from ``path``; returns the saved progress."""
-    tensors = load_weights(path, "cpu")  # load_state_dict moves them to the parameters' device
-    meta = load_weights_metadata(path) or {}
-    if "progress" not in meta:
-        raise ValueError(f"{path} is not a finetuning state file; start a new run without --resume")
+    tensors, meta = read_state(path)
     model_state = {k[len(_MODEL) :]: v for k, v in tensors.items() if k.startswith(_MODEL)}
     load_state_strict(model, model_state, str(path))
     slots: dict[int, dict[str, Any]] = {}
@@ -49,5 +70,8 @@ def load_state(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer) -
     for key, value in meta["scalars"].items():
         pid, name = key.split(".", 1)
         slots.setdefault(int(pid), {})[name] = value
-    optimizer.load_state_dict({"state": slots, "param_groups": meta["param_groups"]})
+    try:
+        optimizer.load_state_dict({"state": slots, "param_groups": meta["param_groups"]})
+    except (ValueError, KeyError, TypeError) as err:
+        raise _damaged(path, f"its optimizer state does not fit this run ({err})") from None
     return meta["progress"]

@@ -32,6 +32,7 @@ from robustssl.methods.config import ClusterFitConfig
 from robustssl.methods.external_labels import load_external_labels
 from robustssl.methods.monitor import extract_features
 from robustssl.models import Encoder, build_encoder, load_state_strict
+from robustssl.runs.layout import CONFIG_JSON, ENCODER
 from robustssl.utils import mix_seed
 from robustssl.utils.checkpoint import load_weights, load_weights_metadata, save_weights
 
@@ -42,7 +43,7 @@ def load_cluster_encoder(run_dir: str | Path) -> Encoder:
     """The encoder of pretraining run ``run_dir`` (config.json + encoder.safetensors), strictly
     loaded, in eval mode on the CPU."""
     run = Path(run_dir)
-    weights, config = run / "encoder.safetensors", run / "config.json"
+    weights, config = run / ENCODER, run / CONFIG_JSON
     if not weights.is_file() or not config.is_file():
         raise FileNotFoundError(
             f"clusterfit.encoder={str(run)!r} is not a finished pretraining run (needs "

@@ -11,9 +11,8 @@ from pathlib import Path
 from torch import nn
 
 from robustssl.models import load_state_strict
+from robustssl.runs.layout import ENCODER as ENCODER_FILE
 from robustssl.utils.checkpoint import load_weights, load_weights_metadata
-
-ENCODER_FILE = "encoder.safetensors"
 
 
 def init_weights_path(run_dir: str | Path) -> Path:

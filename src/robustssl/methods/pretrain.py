@@ -15,17 +15,20 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import TQDMProgressBar
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+from lightning.pytorch.utilities import rank_zero_only
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 
-from robustssl.data import DATASETS, ImageDataset, load_dataset
-from robustssl.methods.checkpointing import AtomicEpochCheckpoint
+from robustssl.data import DATASETS, ImageDataset, MixedImageSizesError, load_dataset
+from robustssl.methods.checkpointing import AtomicEpochCheckpoint, check_resume_checkpoint
 from robustssl.methods.config import PretrainConfig
 from robustssl.methods.data_module import PretrainData
 from robustssl.methods.init_from import init_weights_path, load_init_encoder
 from robustssl.methods.module import NonFiniteLossError, PretrainModule
 from robustssl.methods.monitor import KNNProbeMonitor
 from robustssl.methods.registry import METHODS, build_method
-from robustssl.methods.rundir import RunDir
 from robustssl.models import build_encoder
+from robustssl.runs import RunDir, Terminated
+from robustssl.runs.signals import signal_handlers_kept
 from robustssl.utils import seed_everything
 from robustssl.utils.allocator import keep_freed_memory_in_heap
 from robustssl.utils.checkpoint import save_weights
@@ -61,11 +64,19 @@ def load_data(cfg: PretrainConfig, device: torch.device) -> tuple[ImageDataset, 
         in_memory=d.in_memory,
         num_workers=d.num_workers,
     )
-    train = load_dataset(d.dataset, split=d.split, **common)
-    if d.val_fraction > 0:
-        train, evaluation = train.train_val_split(d.val_fraction, seed=cfg.seed)
-    else:
-        evaluation = load_dataset(d.dataset, split=d.eval_split, **common)
+    try:
+        train = load_dataset(d.dataset, split=d.split, **common)
+        if d.val_fraction > 0:
+            train, evaluation = train.train_val_split(d.val_fraction, seed=cfg.seed)
+        else:
+            evaluation = load_dataset(d.dataset, split=d.eval_split, **common)
+    except MixedImageSizesError as err:  # pretraining has no data.image_size to suggest
+        h, w = err.first
+        raise ValueError(
+            f"image {err.path} is {err.size[0]}x{err.size[1]} (HxW) but the first image is "
+            f"{h}x{w}; pretraining reads images at their stored size, so resize the folder's "
+            f"images to one size first (e.g. `mogrify -resize {w}x{h}! <folder>/*/*/*.png`)"
+        ) from None
     if d.label_fraction < 1:
         train = train.label_fraction(d.label_fraction, seed=cfg.seed)
     return train, evaluation
@@ -148,11 +159,41 @@ def build_trainer(
     )
 
 
+class _InterruptCapture(L.Callback):
+    """Keeps the KeyboardInterrupt (Ctrl-C, or :class:`Terminated` from ``kill``) that Lightning
+    turns into ``sys.exit(1)``, so :func:`pretrain` can raise it again."""
+
+    def __init__(self) -> None:
+        self.interrupt: KeyboardInterrupt | None = None
+
+    def on_exception(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException
+    ) -> None:
+        if isinstance(exception, KeyboardInterrupt):
+            self.interrupt = exception
+
+
+def _fit(trainer: L.Trainer, capture: _InterruptCapture, **fit_args: Any) -> None:
+    """``trainer.fit`` where Ctrl-C / ``kill`` raise KeyboardInterrupt / :class:`Terminated`
+    (Lightning exits the process with status 1, or 0 after SIGTERM, instead) and the signal
+    handlers Lightning changes are restored."""
+    with signal_handlers_kept():
+        try:
+            trainer.fit(**fit_args)
+        except SIGTERMException:  # a SystemExit: Lightning stopped after a batch
+            raise Terminated() from None
+        except SystemExit:
+            if capture.interrupt is not None:
+                raise capture.interrupt from None
+            raise
+
+
 def pretrain(
     cfg: PretrainConfig, resume: bool = False, extra_callbacks: Sequence[L.Callback] = ()
 ) -> PretrainResult:
-    """Train ``cfg`` into ``<output_dir>/<name>``; ``resume`` continues from its last checkpoint."""
-    run = RunDir(Path(cfg.output_dir) / cfg.name)
+    """Train ``cfg`` into ``<output_dir>/<name>``; ``resume`` continues from its last checkpoint.
+    The run directory is locked while this runs: a second process on it is refused."""
+    run = RunDir(Path(cfg.output_dir) / cfg.name, "pretrain")
     device = _device(cfg)
     if device.type == "cpu":
         keep_freed_memory_in_heap()
@@ -160,10 +201,32 @@ def pretrain(
     if cfg.model.init_from is not None:
         init_weights_path(cfg.model.init_from)  # likewise for missing init weights
     METHODS[cfg.method.name].check_ready(cfg.method, train)  # e.g. AdvCL's ClusterFit source
-    run.prepare(cfg.model_dump(mode="json"), resume)
+    if getattr(rank_zero_only, "rank", 0) != 0:  # a DDP rank started by torchrun / srun /
+        return _pretrain_locked(  # Lightning: rank 0 owns (locks, creates) the run directory
+            cfg, run, resume, train, evaluation, device, extra_callbacks, owner=False
+        )
+    with run.lock():
+        return _pretrain_locked(cfg, run, resume, train, evaluation, device, extra_callbacks)
+
+
+def _pretrain_locked(
+    cfg: PretrainConfig,
+    run: RunDir,
+    resume: bool,
+    train: ImageDataset,
+    evaluation: ImageDataset,
+    device: torch.device,
+    extra_callbacks: Sequence[L.Callback],
+    owner: bool = True,
+) -> PretrainResult:
+    if owner:
+        run.prepare(cfg.model_dump(mode="json"), resume)
     seed_everything(cfg.seed)
     num_classes = train.num_classes
     module = build_module(cfg, num_classes, train.image_shape[0])
+    checkpoint = run.resume_checkpoint() if resume else None
+    if checkpoint is not None:
+        check_resume_checkpoint(checkpoint, module)  # before any compute
     fit_data = module.method.prepare_data(train, run.path)  # e.g. AdvCL's pseudo-labels
     monitor = None
     if num_classes and (cfg.monitor.knn or cfg.monitor.online_probe):
@@ -181,13 +244,17 @@ def pretrain(
             every_n_epochs=cfg.monitor.every_n_epochs,
             knn=cfg.monitor.knn,
         )
-    trainer = build_trainer(cfg, run, [*([monitor] if monitor else []), *extra_callbacks], device)
+    capture = _InterruptCapture()
+    callbacks = [*([monitor] if monitor else []), *extra_callbacks, capture]
+    trainer = build_trainer(cfg, run, callbacks, device)
     start = time.perf_counter()
     try:
-        trainer.fit(
-            module,
+        _fit(
+            trainer,
+            capture,
+            model=module,
             datamodule=PretrainData(fit_data, cfg.data.batch_size, cfg.seed),
-            ckpt_path=run.resume_checkpoint() if resume else None,
+            ckpt_path=checkpoint,
             weights_only=True,
         )
     except NonFiniteLossError as err:

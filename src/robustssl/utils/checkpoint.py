@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -11,13 +10,15 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from robustssl.runs.atomic import atomic_path, atomic_write_text
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write via a temporary file + rename so a crash never leaves a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+__all__ = [
+    "atomic_write_text",
+    "load_weights",
+    "load_weights_metadata",
+    "non_finite_keys",
+    "save_weights",
+]
 
 
 def save_weights(
@@ -30,10 +31,8 @@ def save_weights(
     state = module.state_dict() if isinstance(module, nn.Module) else module
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in state.items()}
     header = {"robustssl": json.dumps(metadata)} if metadata is not None else None
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    save_file(tensors, str(tmp), metadata=header)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:  # a full disk leaves no half-written file behind
+        save_file(tensors, str(tmp), metadata=header)
 
 
 def load_weights(path: Path, device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
@@ -50,9 +49,23 @@ def load_weights(path: Path, device: str | torch.device = "cpu") -> dict[str, to
 
 
 def load_weights_metadata(path: Path) -> dict[str, Any] | None:
-    """The JSON metadata stored by :func:`save_weights`, or None."""
+    """The JSON metadata stored by :func:`save_weights`, or None; a ValueError naming the file
+    when it is not a readable safetensors file."""
     from safetensors import safe_open
 
-    with safe_open(str(path), framework="pt") as handle:
-        raw = (handle.metadata() or {}).get("robustssl")
-    return json.loads(raw) if raw else None
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no weights file at {path}")
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            raw = (handle.metadata() or {}).get("robustssl")
+        return json.loads(raw) if raw else None
+    except Exception as err:  # safetensors' own error types; a damaged JSON header
+        raise ValueError(f"{path} is not a readable safetensors file ({err})") from None
+
+
+def non_finite_keys(state: dict[str, torch.Tensor]) -> list[str]:
+    """The floating-point tensors of ``state`` holding NaN or ±inf (a diverged or damaged run)."""
+    return [
+        k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())
+    ]

@@ -16,14 +16,33 @@ class ConfigError(ValueError):
     """A config file, override or value is wrong; the message names the key and the fix."""
 
 
+def parse_override(item: str, where: str = "override") -> tuple[str, Any]:
+    """``"key=value"`` → (key, value parsed as YAML); errors name the key and the fix. An empty
+    value is refused (``key=null`` unsets a key): ``data.root=`` is usually a shell variable
+    that was not set, and would silently mean "the default"."""
+    key, sep, value = str(item).partition("=")
+    if not sep or not key:
+        raise ConfigError(f"{where} {item!r} is not of the form key=value (e.g. optim.lr=0.01)")
+    if not value.strip():
+        raise ConfigError(
+            f"{where} {item!r} gives {key} no value; write {key}=null to unset it (the default), "
+            f"or give a value (an empty shell variable leaves {key}= like this)"
+        )
+    try:
+        parsed = yaml.safe_load(value)
+    except yaml.YAMLError as err:
+        problem = str(err).splitlines()[0]
+        raise ConfigError(
+            f"{where} {item!r}: the value of {key} is not valid YAML ({problem}); close brackets "
+            "and quotes, e.g. optim.milestones=[30,60] or name='a b' (quote it for the shell)"
+        ) from None
+    return key, parsed
+
+
 def apply_overrides(raw: dict[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
     """Set dotted keys from ``key=value`` strings; values parse as YAML (``0.1``, ``[1,2]``)."""
     for item in overrides:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ConfigError(
-                f"override {item!r} is not of the form key=value (e.g. optim.lr=0.01)"
-            )
+        key, parsed = parse_override(item)
         node = raw
         parts = key.split(".")
         for part in parts[:-1]:
@@ -31,7 +50,7 @@ def apply_overrides(raw: dict[str, Any], overrides: Sequence[str]) -> dict[str, 
             if not isinstance(child, dict):
                 raise ConfigError(f"override {item!r}: {part!r} is a value, not a section")
             node = child
-        node[parts[-1]] = yaml.safe_load(value)
+        node[parts[-1]] = parsed
     return raw
 
 
@@ -86,13 +105,35 @@ def validate_config(raw: dict[str, Any], model: type[M]) -> M:
         raise ConfigError(format_validation_error(err, model)) from None
 
 
+def check_config_file(path: Path, what: str = "config file") -> Path:
+    """``path`` if it is a readable file; else a ConfigError saying what it is instead."""
+    path = Path(path)
+    if path.is_dir():
+        raise ConfigError(
+            f"{what} {path} is a directory; pass a YAML file (e.g. one of the .yaml files in it)"
+        )
+    if not path.is_file():
+        raise ConfigError(f"{what} {path} does not exist")
+    return path
+
+
 def read_yaml(path: Path, where: str = "") -> dict[str, Any]:
-    """The YAML mapping in ``path``; errors name the file (prefixed by ``where``)."""
+    """The YAML mapping in ``path``; errors name the file (prefixed by ``where``). An empty file
+    (or one of comments only) is refused: it would silently mean "every default"."""
     head = f"{where}: " if where else ""
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
+        raw = yaml.safe_load(path.read_text())
     except yaml.YAMLError as err:
         raise ConfigError(f"{head}{path} is not valid YAML: {err}") from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{head}{path} is not a text (YAML) file: {err}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{head}{path} is a directory; pass a YAML file") from None
+    if raw is None:
+        raise ConfigError(
+            f"{head}{path} is empty (no keys); a config file must set at least one key. To use "
+            "every default, give no config file; to start from an example, copy one from configs/"
+        )
     if not isinstance(raw, dict):
         raise ConfigError(f"{head}{path} must hold a mapping of keys, got {type(raw).__name__}")
     return raw
@@ -102,8 +143,5 @@ def load_config(path: Path | None, model: type[M], overrides: Sequence[str] = ()
     """Read YAML ``path`` (or start from defaults when None), apply overrides, validate."""
     raw: dict[str, Any] = {}
     if path is not None:
-        path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"config file {path} does not exist")
-        raw = read_yaml(path)
+        raw = read_yaml(check_config_file(path))
     return validate_config(apply_overrides(raw, overrides), model)
