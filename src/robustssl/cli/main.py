@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 
 from robustssl import __version__
 from robustssl.cli import (
+    configs_cmd,
     datasets_cmd,
     evaluate_cmd,
     finetune_cmd,
@@ -33,6 +34,7 @@ _SUBCOMMANDS = (
     report_cmd,
     run_cmd,
     quickstart_cmd,
+    configs_cmd,
     toy_cmd,
 )
 
