@@ -4,10 +4,10 @@ experiment files resolve from it when no such local file exists; ``robustssl con
 from __future__ import annotations
 
 import fnmatch
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 
 from robustssl.cli import main
 from robustssl.experiments.plan import expand

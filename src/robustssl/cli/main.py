@@ -20,8 +20,6 @@ from robustssl.cli import (
     toy_cmd,
     views_cmd,
 )
-from robustssl.data.errors import DatasetError
-from robustssl.utils.config import ConfigError
 
 Command = Callable[[argparse.Namespace], int]
 _SUBCOMMANDS = (
@@ -82,12 +80,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     handler: Command = args.handler
+    # Imported after parsing, so that `robustssl --help` never loads torch (startup < 1.5 s).
+    from robustssl.data.errors import DatasetError
+    from robustssl.utils.config import ConfigError
+    from robustssl.utils.optional import MissingExtraError
+
     try:
         return handler(args)
     except KeyboardInterrupt:
         hint = RESUME_HINTS.get(args.command, "")
         print(f"\nrobustssl {args.command}: interrupted{hint}", file=sys.stderr)
         return 130
-    except (DatasetError, ConfigError, ValueError, FileNotFoundError, FloatingPointError) as err:
+    except (
+        DatasetError, ConfigError, MissingExtraError, ValueError, FileNotFoundError,
+        FloatingPointError,
+    ) as err:
         print(f"robustssl {args.command}: error: {err}", file=sys.stderr)
         return 2

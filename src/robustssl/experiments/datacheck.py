@@ -7,11 +7,13 @@ there is one, ``data.download=true`` with a network, or a folder through ``data.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from robustssl.data import find_local, get_info, load_dataset
 from robustssl.data.errors import DatasetError
+from robustssl.data.fetch import FetchError, fetch_dataset
 from robustssl.data.load import default_data_root
 from robustssl.experiments.plan import Plan
 
@@ -53,7 +55,7 @@ def missing_message(need: DataNeed) -> str:
     """What is missing and the ways to get it."""
     info = get_info(need.dataset)
     where = need.root or f"{default_data_root()} ($ROBUSTSSL_DATA or ./data)"
-    ways = []
+    ways = [f"robustssl datasets fetch {need.dataset}   (Debian's package or a download)"]
     if info.debian_package:
         ways.append(f"apt-get install -y {info.debian_package}   (Debian's copy, read in place)")
     ways.append(
@@ -80,6 +82,21 @@ def ensure_data(plan: Plan) -> None:
                 raise MissingDataError(
                     f"{missing_message(need)}\n(download failed: {err})"
                 ) from None
+
+
+def fetch_missing(plan: Plan, log: Callable[[str], None] = print) -> None:
+    """Get every dataset the stages read that is not here (``robustssl quickstart``): Debian's
+    package or a download (:func:`robustssl.data.fetch.fetch_dataset`); when no way works,
+    :class:`MissingDataError` with the ways left and what was tried, before any compute."""
+    for need in data_needs(plan):
+        if need.dataset == "imagefolder" or find_local(need.dataset, need.root) is not None:
+            continue
+        try:
+            fetched = fetch_dataset(need.dataset, need.root, log=log)
+        except FetchError as err:
+            tried = "\n".join(f"  - {a}" for a in err.attempts)
+            raise MissingDataError(f"{missing_message(need)}\nTried:\n{tried}") from None
+        log(f"{need.dataset}: ready in {fetched.location} ({fetched.how})")
 
 
 def missing_data(plan: Plan) -> list[str]:

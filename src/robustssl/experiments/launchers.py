@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from robustssl.experiments.execute import StageOutcome, StageTask, execute
+from robustssl.utils.optional import missing_extra_message
 
 
 class Launcher(ABC):
@@ -105,10 +106,7 @@ class SubmititLauncher(Launcher):
         try:
             import submitit
         except ImportError:
-            raise ValueError(
-                "--launcher slurm needs submitit: pip install 'robustssl[cluster]' "
-                "(or pip install submitit)"
-            ) from None
+            raise ValueError(missing_extra_message("submitit", "--launcher slurm")) from None
         self.capacity = capacity
         self.poll_seconds = poll_seconds
         self._executor = submitit.AutoExecutor(folder=folder, cluster=cluster)

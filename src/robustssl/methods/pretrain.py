@@ -28,6 +28,7 @@ from robustssl.methods.rundir import RunDir
 from robustssl.models import build_encoder
 from robustssl.utils import seed_everything
 from robustssl.utils.allocator import keep_freed_memory_in_heap
+from robustssl.utils.optional import require
 from robustssl.utils.checkpoint import save_weights
 
 
@@ -126,6 +127,7 @@ def build_trainer(
     if t.progress_bar:
         callbacks.append(TQDMProgressBar(refresh_rate=10))
     deterministic = t.deterministic if t.deterministic is not None else device.type == "cpu"
+    require("tensorboard", "pretraining's TensorBoard logs")
     return L.Trainer(
         default_root_dir=run.path,
         max_epochs=t.max_epochs,
