@@ -28,8 +28,8 @@ from robustssl.methods.rundir import RunDir
 from robustssl.models import build_encoder
 from robustssl.utils import seed_everything
 from robustssl.utils.allocator import keep_freed_memory_in_heap
-from robustssl.utils.optional import require
 from robustssl.utils.checkpoint import save_weights
+from robustssl.utils.optional import require
 
 
 @dataclass
