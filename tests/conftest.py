@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from pathlib import Path
 
 import pytest
@@ -32,3 +33,47 @@ def _no_real_downloads_or_apt(
         return real_run(cmd, log)
 
     monkeypatch.setattr(fetch_module, "_run", fake_programs_only)
+
+
+# --- tiering: per-test CPU seconds (--cpu-times FILE) -------------------------------------------
+# Wall-clock durations mean little on a machine shared with other jobs; CPU seconds (this process
+# plus the subprocesses it waited for) do not depend on the load. Run single-threaded
+# (OMP_NUM_THREADS=1) to compare with the fast tier's budget on 2 cores.
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--cpu-times", metavar="FILE", default=None,
+        help="write each test's CPU seconds (setup + call + teardown, incl. waited-for "
+        "subprocesses) as JSON lines to FILE, slowest first",
+    )
+
+
+def _cpu_seconds() -> float:
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+_CPU: dict[str, float] = {}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(
+    item: pytest.Item, nextitem: pytest.Item | None
+) -> Generator[None, None, None]:
+    start = _cpu_seconds()
+    yield
+    _CPU[item.nodeid] = _cpu_seconds() - start
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    path = session.config.getoption("--cpu-times")
+    if path and _CPU:
+        import json
+
+        rows = sorted(_CPU.items(), key=lambda kv: -kv[1])
+        Path(path).write_text("".join(json.dumps({"test": t, "cpu_s": round(s, 2)}) + "\n"
+                                      for t, s in rows))
