@@ -201,7 +201,7 @@ def check_ddp(s: Setting, work: Path) -> int:
     timed = timer.seconds[1:] or timer.seconds
     emit({"name": "ddp_smoke", "devices": devices, "world_size": timer.world_size,
           "steps_per_rank": len(timer.seconds),
-          "images_per_s": round(devices * s.batch_size * len(timed) / sum(timed), 1),
+          "images_per_s": round(s.batch_size * len(timed) / sum(timed), 1),  # global batch
           "status": "ok" if ok else "FAILED"})
     return 0 if ok else 1
 

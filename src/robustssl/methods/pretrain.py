@@ -52,6 +52,14 @@ def _device(cfg: PretrainConfig) -> torch.device:
     return torch.device("cpu")
 
 
+def _launched_rank() -> int:
+    """This process's rank when a launcher started it as one of several DDP processes
+    (Lightning's subprocess launcher sets LOCAL_RANK / NODE_RANK, torchrun RANK, SLURM
+    SLURM_PROCID); 0 for the process the user started."""
+    keys = ("RANK", "SLURM_PROCID", "LOCAL_RANK", "NODE_RANK")
+    return max(int(os.environ.get(key) or 0) for key in keys)
+
+
 def load_data(cfg: PretrainConfig, device: torch.device) -> tuple[ImageDataset, ImageDataset]:
     """(training data, monitor evaluation data) with label fraction and val split applied."""
     d = cfg.data
@@ -162,7 +170,8 @@ def pretrain(
     if cfg.model.init_from is not None:
         init_weights_path(cfg.model.init_from)  # likewise for missing init weights
     METHODS[cfg.method.name].check_ready(cfg.method)  # e.g. AdvCL's ClusterFit encoder run
-    run.prepare(cfg.model_dump(mode="json"), resume)
+    if _launched_rank() == 0:  # DDP ranks started by a launcher use the directory rank 0 made
+        run.prepare(cfg.model_dump(mode="json"), resume)
     seed_everything(cfg.seed)
     num_classes = train.num_classes
     module = build_module(cfg, num_classes, train.image_shape[0])
