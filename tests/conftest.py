@@ -1,4 +1,11 @@
-"""Suite-wide rules: tests never download and never run the machine's apt-get or sudo."""
+"""Suite-wide rules: tests never download and never run the machine's apt-get or sudo; tests
+marked ``cuda`` skip without a CUDA device; ``--cpu-times FILE`` reports CPU seconds per test.
+
+Tiers (markers in pyproject.toml): ``pytest`` runs the fast tier (≤ 5 min on 2 cores);
+``pytest -m slow`` the slow tier (trained-model fixtures, real-data strength checks, long runs);
+CI runs both. A test that needs more than a few CPU seconds belongs in the slow tier unless its
+data or model can shrink without losing what it checks.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +17,17 @@ import pytest
 from robustssl.data import download as download_module
 from robustssl.data import fetch as fetch_module
 from robustssl.data import load as load_module
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA device (scripts/gpu-check.sh runs these on one)")
+    for item in items:
+        if "cuda" in item.keywords:
+            item.add_marker(skip)
 
 
 @pytest.fixture(autouse=True)
