@@ -7,6 +7,7 @@ import argparse
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -55,7 +56,7 @@ def _size(n_bytes: float | None) -> str:
     raise AssertionError("unreachable")
 
 
-def collect(root: Path | None) -> list[dict[str, object]]:
+def collect(root: Path | None) -> list[dict[str, Any]]:
     """One record per registered dataset: its facts and where it was found (None if absent)."""
     from robustssl.data import DATASETS, find_local
 

@@ -68,6 +68,6 @@ class SilentBar(Generic[T]):
 try:
     from tqdm.auto import tqdm
 except ModuleNotFoundError:  # the core install has no tqdm
-    tqdm = SilentBar  # type: ignore[assignment,misc]
+    tqdm = SilentBar
 
 __all__ = ["SilentBar", "tqdm"]
