@@ -18,10 +18,21 @@ from robustssl.data import download as download_module
 from robustssl.data import fetch as fetch_module
 from robustssl.data import load as load_module
 
+# The slow tier, besides tests marked @pytest.mark.slow in their files: every test using one of
+# these session fixtures (training them costs more than the fast tier can spend) and these tests
+# (node-id prefixes; measured with --cpu-times, see the module docstring).
+SLOW_FIXTURES = frozenset({"robust_fmnist"})  # tests/attacks/conftest.py: PGD-trained CNN
+SLOW_TESTS: tuple[str, ...] = ()
 
+
+@pytest.hookimpl(tryfirst=True)  # before -m selects by marker
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     import torch
 
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & SLOW_FIXTURES or item.nodeid.startswith(SLOW_TESTS or ("\0",)):
+            item.add_marker(pytest.mark.slow)
     if torch.cuda.is_available():
         return
     skip = pytest.mark.skip(reason="needs a CUDA device (scripts/gpu-check.sh runs these on one)")
