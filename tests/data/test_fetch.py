@@ -98,8 +98,9 @@ class Machine:
     def downloader(self, works: bool) -> Callable[[str, Path, str], None]:
         def download(name: str, root: Path, split: str) -> None:
             self.downloads.append((name, root, split))
-            if not works:
-                raise OSError("[Errno 101] Network is unreachable")
+            if not works:  # like torchvision: folders first, then the network fails
+                (root / "FashionMNIST" / "raw").mkdir(parents=True, exist_ok=True)
+                raise OSError("[Errno 101] Network is unreachable\n(retried)")
             write_fake_fashion_mnist(root)
 
         return download
@@ -180,7 +181,18 @@ def test_nothing_works_names_each_attempt_and_the_ways_left(machine: Machine) ->
     assert "Network is unreachable" in msg
     assert "sudo apt-get install dataset-fashion-mnist" in msg and str(machine.root) in msg
     assert len(err.value.attempts) == 2
+    assert "Network is unreachable (retried)" in err.value.attempts[1]  # one line per attempt
     assert find_local("fashion_mnist", machine.root) is None
+    assert not machine.root.exists()  # the failed download's empty folders are gone
+
+
+def test_a_failed_download_keeps_what_was_in_the_data_root(machine: Machine) -> None:
+    (machine.root / "mine").mkdir(parents=True)
+    (machine.root / "empty-but-mine").mkdir()
+    with pytest.raises(FetchError):
+        fetch_dataset("fashion_mnist", machine.root, use_apt=False,
+                      download=machine.downloader(False))
+    assert sorted(p.name for p in machine.root.iterdir()) == ["empty-but-mine", "mine"]
 
 
 def test_already_present_does_nothing(machine: Machine) -> None:

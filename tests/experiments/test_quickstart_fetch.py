@@ -79,7 +79,7 @@ def test_quickstart_without_any_way_stops_before_compute(
     err = capsys.readouterr().err
     assert code == 2
     assert "dataset 'fashion_mnist' is not on this machine" in err
-    assert "robustssl datasets fetch fashion_mnist" in err
+    assert "robustssl datasets fetch" not in err  # that is what just failed
     assert "apt-get install dataset-fashion-mnist: not possible here" in err
     assert "Network is unreachable" in err and "Traceback" not in err
     assert not (bare_machine / "study").exists()

@@ -144,18 +144,33 @@ def fetch_dataset(
             attempts.append(f"apt-get install {info.debian_package}: {why}")
     if use_download:
         log(f"{key}: downloading with torchvision into {base}")
+        before = set(base.iterdir()) if base.is_dir() else None
         try:
             with _socket_timeout(DOWNLOAD_TIMEOUT_S):
                 for split in (s for s in ("train", "test") if s in info.splits):
                     (download or downloads.torchvision_download)(key, base, split)
         except Exception as exc:  # network, disk or checksum errors from torchvision
-            attempts.append(f"download into {base}: {type(exc).__name__}: {exc}")
+            _remove_new_empty_dirs(base, before)
+            detail = " ".join(str(exc).split())  # torchvision's messages span lines
+            attempts.append(f"download into {base}: {type(exc).__name__}: {detail}")
         else:
             found = find_local(key, base)
             if found is not None:
                 return Fetched(key, found, "download")
             attempts.append(f"download into {base}: finished, but the files are not there")
     raise FetchError(key, attempts, _ways_left(key, base))
+
+
+def _remove_new_empty_dirs(root: Path, before: set[Path] | None) -> None:
+    """Remove the folders a failed download made under ``root`` (``before``: its entries then,
+    None when it did not exist) that hold no file; nothing that was there before is touched."""
+    if not root.is_dir():
+        return
+    for entry in set(root.iterdir()) - (before or set()):
+        if entry.is_dir() and not any(p.is_file() for p in entry.rglob("*")):
+            shutil.rmtree(entry)
+    if before is None and not any(root.iterdir()):
+        root.rmdir()
 
 
 def _ways_left(key: str, root: Path) -> str:

@@ -51,11 +51,14 @@ def data_needs(plan: Plan) -> list[DataNeed]:
     return [DataNeed(d, r, dl, tuple(sorted(s))) for (d, r, dl), s in found.items()]
 
 
-def missing_message(need: DataNeed) -> str:
-    """What is missing and the ways to get it."""
+def missing_message(need: DataNeed, fetched: bool = False) -> str:
+    """What is missing and the ways to get it (``fetched``: robustssl's own fetch already
+    failed, so it is not offered again)."""
     info = get_info(need.dataset)
     where = need.root or f"{default_data_root()} ($ROBUSTSSL_DATA or ./data)"
-    ways = [f"robustssl datasets fetch {need.dataset}   (Debian's package or a download)"]
+    ways = [] if fetched else [
+        f"robustssl datasets fetch {need.dataset}   (Debian's package or a download)"
+    ]
     if info.debian_package:
         ways.append(f"apt-get install -y {info.debian_package}   (Debian's copy, read in place)")
     ways.append(
@@ -95,7 +98,8 @@ def fetch_missing(plan: Plan, log: Callable[[str], None] = print) -> None:
             fetched = fetch_dataset(need.dataset, need.root, log=log)
         except FetchError as err:
             tried = "\n".join(f"  - {a}" for a in err.attempts)
-            raise MissingDataError(f"{missing_message(need)}\nTried:\n{tried}") from None
+            message = missing_message(need, fetched=True)
+            raise MissingDataError(f"{message}\nTried:\n{tried}") from None
         log(f"{need.dataset}: ready in {fetched.location} ({fetched.how})")
 
 
