@@ -96,6 +96,10 @@ def pytest_runtest_protocol(
     start = _cpu_seconds()
     yield
     _CPU[item.nodeid] = _cpu_seconds() - start
+    path = item.config.getoption("--cpu-times")
+    if path:  # one line per finished test, so a long run can be read while it goes
+        with open(f"{path}.partial", "a") as out:
+            out.write(f"{_CPU[item.nodeid]:.2f} {item.nodeid}\n")
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
