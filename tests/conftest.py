@@ -22,7 +22,16 @@ from robustssl.data import load as load_module
 # these session fixtures (training them costs more than the fast tier can spend) and these tests
 # (node-id prefixes; measured with --cpu-times, see the module docstring).
 SLOW_FIXTURES = frozenset({"robust_fmnist"})  # tests/attacks/conftest.py: PGD-trained CNN
-SLOW_TESTS: tuple[str, ...] = ()
+SLOW_TESTS: tuple[str, ...] = (
+    # CPU seconds single-threaded in brackets (--cpu-times, 2026-12-05); the fast tier keeps one
+    # case of each check
+    "tests/experiments/test_runner.py::test_submitit_local_executor",  # [28.6] submitit jobs
+    "tests/finetune/test_finetune_ordering.py::test_robust_accuracy_slf_below_alf_below_aff[1]",
+    "tests/finetune/test_finetune_ordering.py::test_robust_accuracy_slf_below_alf_below_aff[2]",
+    # ^ [9 each] seed 0 stays fast
+    "tests/methods/test_distributed.py::test_two_ranks_match_one_process[barlow_twins]",  # [12.2]
+    "tests/toy/test_toy_cli.py::test_triangle_square_reports_table_4",  # [9.5] the toy study
+)
 
 
 @pytest.hookimpl(tryfirst=True)  # before -m selects by marker
