@@ -254,7 +254,7 @@ def test_grayscale_and_rgb_agree_on_grey_images() -> None:
         assert torch.allclose(y3, corrupt(x1, name, 3).expand_as(y3), atol=1e-6), name
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.cuda
 def test_same_result_on_cuda() -> None:
     x = smooth_images(4, 3, 32, 32)
     for name in NAMES:

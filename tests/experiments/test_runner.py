@@ -186,7 +186,7 @@ def test_quickstart_plan_and_missing_data(
         assert f"pretrain {entry} [seed=0]" in out
     monkeypatch.setitem(mnist.SYSTEM_DIRS, "fashion_mnist", (tmp_path / "no-debian",))
     empty = f"data.root={tmp_path / 'empty'}"
-    assert main(["quickstart", study, empty, "--no-progress"]) == 2
+    assert main(["quickstart", study, empty, "--no-progress", "--no-fetch"]) == 2
     err = capsys.readouterr().err
     assert "apt-get install -y dataset-fashion-mnist" in err and "data.download=true" in err
     assert not (tmp_path / "qs").exists()

@@ -230,7 +230,7 @@ def test_sync_batchnorm_conversion_keeps_branches() -> None:
     assert isinstance(multi_from_sync.branch("clean"), nn.SyncBatchNorm)
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.cuda
 def test_cuda() -> None:
     model = convert_to_multi_bn(make_encoder()).cuda().train()
     with bn_branch(model, "adv"):

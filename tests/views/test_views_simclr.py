@@ -136,7 +136,7 @@ def test_blur_option_changes_output(images) -> None:
     assert blurred.std() < x.std() - 0.02
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.cuda
 def test_cuda_matches_cpu(images) -> None:
     x = images(16, 3, 32, 32)
     cpu = SimCLRViews()(x, make_generator(0))

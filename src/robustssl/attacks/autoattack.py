@@ -17,7 +17,6 @@ from pathlib import Path
 
 import torch
 from torch import Tensor, nn
-from tqdm.auto import tqdm
 
 from robustssl.attacks.apgd import APGD
 from robustssl.attacks.base import Attack, check_inputs
@@ -28,6 +27,7 @@ from robustssl.attacks.threat import ThreatModel
 from robustssl.attacks.twin import inference_twin
 from robustssl.utils import make_generator
 from robustssl.utils.checkpoint import load_weights, load_weights_metadata, save_weights
+from robustssl.utils.progress import tqdm
 
 VERSIONS: dict[str, tuple[str, ...]] = {
     "standard": ("apgd-ce", "apgd-t", "fab-t", "square"),

@@ -18,10 +18,10 @@ from typing import Protocol
 
 import torch
 from torch import Tensor, nn
-from tqdm.auto import tqdm
 
 from robustssl.attacks.base import Attack, check_inputs
 from robustssl.attacks.mode import clean_correct
+from robustssl.utils.progress import tqdm
 
 
 class RadiusAttack(Protocol):

@@ -1,22 +1,21 @@
-"""``robustssl datasets``: list the dataset registry and where each dataset is found locally."""
+"""``robustssl datasets [--json]``: the dataset registry and where each dataset is found locally;
+``robustssl datasets fetch NAME``: get one (Debian's package, else a download)."""
 
 from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Sequence
 from pathlib import Path
-
-from rich.console import Console
-from rich.table import Table
-
-from robustssl.data import DATASETS, default_data_root, find_local
+from typing import Any
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "datasets",
-        help="list known datasets and which are available locally",
-        description="List the dataset registry and where each dataset's files were found.",
+        help="list known datasets and which are available locally; fetch one",
+        description="List the dataset registry and where each dataset's files were found "
+        "(plain columns, never cut: pipe it through grep), or `robustssl datasets fetch NAME`.",
     )
     parser.add_argument(
         "--root",
@@ -26,9 +25,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object per dataset")
     parser.set_defaults(handler=run)
+    actions = parser.add_subparsers(dest="datasets_action", metavar="ACTION")
+    listing = actions.add_parser("list", help="the default: list the registry")
+    listing.set_defaults(handler=run)
+    fetch = actions.add_parser(
+        "fetch",
+        help="get a dataset: Debian's package (apt, as root or with passwordless sudo), else "
+        "torchvision's download",
+        description="Get a dataset onto this machine: Debian's package where there is one "
+        "(fashion_mnist: dataset-fashion-mnist) when apt-get may run as root or through "
+        "passwordless sudo, else torchvision's download into the data root; if neither works, "
+        "say what was tried and the ways left. Nothing is done when it is already here.",
+    )
+    fetch.add_argument("name", help="dataset name (robustssl datasets)")
+    fetch.add_argument(
+        "--root", type=Path, default=None, help="where a download goes (default: data root)"
+    )
+    fetch.add_argument("--no-apt", action="store_true", help="never run apt-get")
+    fetch.add_argument("--no-download", action="store_true", help="never download")
+    fetch.set_defaults(handler=run_fetch)
 
 
-def _size(n_bytes: int | None) -> str:
+def _size(n_bytes: float | None) -> str:
     if not n_bytes:
         return "-"
     for unit in ("B", "KB", "MB", "GB"):
@@ -38,8 +56,10 @@ def _size(n_bytes: int | None) -> str:
     raise AssertionError("unreachable")
 
 
-def collect(root: Path | None) -> list[dict[str, object]]:
+def collect(root: Path | None) -> list[dict[str, Any]]:
     """One record per registered dataset: its facts and where it was found (None if absent)."""
+    from robustssl.data import DATASETS, find_local
+
     rows = []
     for name, info in DATASETS.items():
         found = find_local(name, root=root)
@@ -57,27 +77,46 @@ def collect(root: Path | None) -> list[dict[str, object]]:
     return rows
 
 
+def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Left-aligned columns separated by two spaces; no cell is ever cut."""
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+             for r in [header, *rows]]
+    return "\n".join(lines)
+
+
 def run(args: argparse.Namespace) -> int:
+    from robustssl.data import DATASETS, default_data_root, find_local
+
     root = args.root if args.root is not None else default_data_root()
-    rows = collect(root)
     if args.json:
-        for row in rows:
+        for row in collect(root):
             print(json.dumps(row))
         return 0
-    table = Table(title=f"robustssl datasets (data root: {root})")
-    for column in ("name", "classes", "shape (C,H,W)", "splits", "size", "local files"):
-        table.add_column(column)
-    for row in rows:
-        shape = "x".join(map(str, row["image_shape"])) if row["image_shape"] else "any"
-        hint = "--root DIR" if row["name"] == "imagefolder" else "download=True"
-        local = row["local"] or f"[dim]not found ({hint})[/dim]"
-        table.add_row(
-            str(row["name"]),
-            str(row["num_classes"] or "-"),
-            shape,
-            ", ".join(row["splits"]),
-            _size(row["approx_bytes"]),
-            local,
-        )
-    Console().print(table)
+    cells = []
+    for name, info in DATASETS.items():
+        found = find_local(name, root=root)
+        fix = "--root DIR" if name == "imagefolder" else f"robustssl datasets fetch {name}"
+        shape = info.image_shape
+        cells.append([
+            name,
+            str(info.num_classes or "-"),
+            "x".join(map(str, shape)) if shape else "any",
+            ",".join(info.splits),
+            _size(info.approx_bytes),
+            str(found) if found is not None else f"not found ({fix})",
+        ])
+    print(f"# robustssl datasets (data root: {root})")
+    print(format_table(["name", "classes", "shape(C,H,W)", "splits", "size", "local files"], cells))
+    return 0
+
+
+def run_fetch(args: argparse.Namespace) -> int:
+    from robustssl.data.fetch import fetch_dataset
+
+    fetched = fetch_dataset(
+        args.name, args.root, use_apt=not args.no_apt, use_download=not args.no_download
+    )
+    verb = {"present": "already here", "apt": "installed with apt", "download": "downloaded"}
+    print(f"{fetched.name}: {verb[fetched.how]}: {fetched.location}")
     return 0

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 
 from robustssl import __version__
 from robustssl.cli import (
+    configs_cmd,
     datasets_cmd,
     evaluate_cmd,
     finetune_cmd,
@@ -20,7 +21,6 @@ from robustssl.cli import (
     toy_cmd,
     views_cmd,
 )
-from robustssl.data.errors import DatasetError
 from robustssl.runs.atomic import DiskFullError, disk_full_error, is_disk_full
 from robustssl.runs.signals import (
     exit_status,
@@ -28,7 +28,6 @@ from robustssl.runs.signals import (
     signal_handlers_kept,
     signal_name,
 )
-from robustssl.utils.config import ConfigError
 
 Command = Callable[[argparse.Namespace], int]
 _SUBCOMMANDS = (
@@ -41,6 +40,7 @@ _SUBCOMMANDS = (
     report_cmd,
     run_cmd,
     quickstart_cmd,
+    configs_cmd,
     toy_cmd,
     pseudo_labels_cmd,
 )
@@ -101,6 +101,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     handler: Command = args.handler
+    # Imported after parsing, so that `robustssl --help` never loads torch (startup < 1.5 s).
+    from robustssl.data.errors import DatasetError
+    from robustssl.utils.config import ConfigError
+    from robustssl.utils.optional import MissingExtraError
+
     try:
         with signal_handlers_kept():  # restored afterwards (main() may be called in-process)
             raise_on_sigterm()  # `kill PID` unwinds the command like Ctrl-C does
@@ -112,7 +117,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return exit_status(err)
-    except (DatasetError, ConfigError, ValueError, FileNotFoundError, FloatingPointError) as err:
+    except (
+        DatasetError,
+        ConfigError,
+        MissingExtraError,
+        ValueError,
+        FileNotFoundError,
+        FloatingPointError,
+    ) as err:
         print(f"robustssl {args.command}: error: {err}", file=sys.stderr)
         return 2
     except OSError as err:  # a full disk, a permission, a path that is a file

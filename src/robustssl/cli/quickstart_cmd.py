@@ -20,15 +20,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--config", type=Path, default=None, help="experiment file (configs/quickstart.yaml)"
     )
+    parser.add_argument(
+        "--no-fetch",
+        action="store_true",
+        help="do not get missing datasets (Debian's package via apt, else a download); stop "
+        "with the ways to get them instead",
+    )
     add_run_options(parser)
     parser.set_defaults(handler=run)
+
+
+def fetch_study_data(experiment: Path, overrides: list[str]) -> None:
+    """Get the study's missing datasets before it starts (``robustssl datasets fetch``)."""
+    from robustssl.experiments.datacheck import fetch_missing
+    from robustssl.experiments.plan import expand
+    from robustssl.experiments.spec import load_experiment
+
+    fetch_missing(expand(load_experiment(experiment, overrides)))
 
 
 def run(args: argparse.Namespace) -> int:
     from robustssl.experiments.quickstart import quickstart_file
     from robustssl.experiments.report import build_report
 
-    code, study = execute_study(args.config or quickstart_file(), args)
+    experiment = args.config or quickstart_file()
+    if not args.dry_run and not args.no_fetch:
+        fetch_study_data(experiment, args.overrides)
+    code, study = execute_study(experiment, args)
     if study is None:
         return code
     report = build_report(study)

@@ -7,19 +7,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-from torchvision.utils import save_image
-
-from robustssl.data import default_data_root, load_dataset
-from robustssl.data.views import (
-    JigsawPuzzle,
-    SimCLRViewConfig,
-    SimCLRViews,
-    frequency_split,
-    random_rotation,
-)
-from robustssl.utils import make_generator
+if TYPE_CHECKING:  # torch is imported when the command runs, so `robustssl --help` stays quick
+    import torch
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -51,6 +42,15 @@ def _to_unit_range(x: torch.Tensor) -> torch.Tensor:
 
 def render_rows(x: torch.Tensor, seed: int, radius: float, jigsaw_grid: int) -> list[torch.Tensor]:
     """The grid's rows for a batch x in [0,1]: each row has x's shape."""
+    from robustssl.data.views import (
+        JigsawPuzzle,
+        SimCLRViewConfig,
+        SimCLRViews,
+        frequency_split,
+        random_rotation,
+    )
+    from robustssl.utils import make_generator
+
     gen = make_generator(seed)
     simclr = SimCLRViews(SimCLRViewConfig())
     view1, view2 = simclr.views(x, n_views=2, generator=gen)
@@ -71,11 +71,16 @@ def _factorial(n: int) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    import torch
+
     from robustssl.cli.paths import check_output_file
+    from robustssl.data import default_data_root, load_dataset
+    from robustssl.utils.optional import require
 
     if args.num_images < 1:
         raise ValueError(f"--num-images must be ≥ 1, got {args.num_images}")
     check_output_file(args.out, "--out")
+    save_image = require("torchvision.utils", "robustssl views").save_image
     root = args.root if args.root is not None else default_data_root()
     data = load_dataset(args.dataset, split=args.split, root=root)
     count = min(args.num_images, len(data))

@@ -11,7 +11,9 @@ from pathlib import Path
 
 def torchvision_download(name: str, root: Path, split: str) -> None:
     """Fetch ``name``'s files for ``split`` into ``root`` (torchvision's layout)."""
-    from torchvision import datasets as tv
+    from robustssl.utils.optional import require
+
+    tv = require("torchvision.datasets", "downloading datasets")
 
     root.mkdir(parents=True, exist_ok=True)
     if name in ("cifar10", "cifar100", "mnist", "fashion_mnist"):

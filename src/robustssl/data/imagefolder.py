@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
 from robustssl.data.errors import CorruptDatasetError, DatasetLayoutError, DatasetNotFoundError
 from robustssl.data.sources import ImageFileSource, RawSplit
+from robustssl.utils.optional import require
 
 IMAGE_EXTENSIONS = frozenset(
     {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
@@ -51,10 +51,11 @@ def locate_imagefolder(root: Path, split: str) -> tuple[Path | None, list[Path]]
 
 
 def _first_size(path: Path) -> tuple[int, int]:
+    pil = require("PIL.Image", "reading image folders")
     try:
-        with Image.open(path) as img:
+        with pil.open(path) as img:
             return img.size[1], img.size[0]
-    except (UnidentifiedImageError, OSError) as exc:
+    except (pil.UnidentifiedImageError, OSError) as exc:
         raise CorruptDatasetError(path, f"not a decodable image ({exc})") from exc
 
 

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from robustssl.data import cifar, imagefolder, mnist, stl10, svhn
 from robustssl.data.dataset import ImageDataset, TensorImageDataset
@@ -23,6 +22,7 @@ from robustssl.data.resize import parse_image_size
 from robustssl.data.sources import ImageFileSource, ImageSource, RawSplit, ResizedSource
 from robustssl.data.streaming import StreamingImageDataset
 from robustssl.utils import resolve_device
+from robustssl.utils.progress import tqdm
 
 Locator = Callable[[Path, str], tuple[Path | None, list[Path]]]
 Reader = Callable[[Path, str, tuple[int, int] | None], RawSplit]

@@ -2,12 +2,14 @@
 
 Looked for, in order: ``<root>/<MNIST|FashionMNIST>/raw`` (torchvision's layout),
 ``<root>/<name>``, ``<root>`` itself, and for Fashion-MNIST Debian's
-``/usr/share/datasets/fashion-mnist`` (package ``dataset-fashion-mnist``). Each file may be raw
-or ``.gz``; the raw one is preferred.
+``/usr/share/datasets/fashion-mnist`` (package ``dataset-fashion-mnist``;
+``$ROBUSTSSL_DEBIAN_DATASETS`` replaces ``/usr/share/datasets``, e.g. to check a machine without
+it). Each file may be raw or ``.gz``; the raw one is preferred.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -22,9 +24,10 @@ IDX_FILES: dict[str, tuple[str, str]] = {
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
 TORCHVISION_DIRS = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST"}
+DEBIAN_DATASETS = Path(os.environ.get("ROBUSTSSL_DEBIAN_DATASETS") or "/usr/share/datasets")
 SYSTEM_DIRS: dict[str, tuple[Path, ...]] = {
     "mnist": (),
-    "fashion_mnist": (Path("/usr/share/datasets/fashion-mnist"),),
+    "fashion_mnist": (DEBIAN_DATASETS / "fashion-mnist",),
 }
 
 

@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
 
 from robustssl.data.errors import CorruptDatasetError, MixedImageSizesError
 from robustssl.data.resize import resize_uint8
+from robustssl.utils.optional import require
 
 
 class ImageSource(ABC):
@@ -146,15 +146,16 @@ class ImageFileSource(ImageSource):
     def decode(self, path: Path) -> np.ndarray:
         """One image as uint8 (3, H, W)."""
         h, w = self.size
+        pil = require("PIL.Image", "reading image files")
         try:
-            with Image.open(path) as img:
+            with pil.open(path) as img:
                 rgb = img.convert("RGB")
                 if rgb.size != (w, h):
                     if not self.resize:
                         raise MixedImageSizesError(path, (rgb.size[1], rgb.size[0]), (h, w))
-                    rgb = rgb.resize((w, h), Image.Resampling.BILINEAR)
+                    rgb = rgb.resize((w, h), pil.Resampling.BILINEAR)
                 pixels = np.asarray(rgb, dtype=np.uint8)
-        except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        except (pil.UnidentifiedImageError, OSError, SyntaxError) as exc:
             raise CorruptDatasetError(path, f"not a decodable image ({exc})") from exc
         return pixels.transpose(2, 0, 1)
 

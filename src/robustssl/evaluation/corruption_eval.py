@@ -21,12 +21,12 @@ from pathlib import Path
 
 import torch
 from torch import Tensor, nn
-from tqdm.auto import tqdm
 
 from robustssl.evaluation.config import AttackParams
 from robustssl.evaluation.records import EvalRecord, RecordContext
 from robustssl.evaluation.robustness import AttackRunner
 from robustssl.utils import mix_seed
+from robustssl.utils.progress import tqdm
 
 Threats = Sequence[tuple[str, float]]
 Source = Callable[[str, int], tuple[Tensor, Tensor]]

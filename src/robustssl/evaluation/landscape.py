@@ -21,10 +21,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from tqdm.auto import tqdm
 
 from robustssl.attacks import PGD, attack_mode
 from robustssl.utils import make_generator
+from robustssl.utils.progress import tqdm
 
 
 @dataclass

@@ -24,6 +24,7 @@ from robustssl.evaluation.records import EvalRecord, RecordContext
 from robustssl.evaluation.robustness import AttackRunner
 from robustssl.models import FeatureExtractor
 from robustssl.utils import make_generator, mix_seed
+from robustssl.utils.optional import require
 
 FeatureFn = Callable[[Tensor], Tensor]
 
@@ -99,13 +100,10 @@ def tsne(
             f"perplexity must be in (0, n) = (0, {len(data)}), got {perplexity}; use more points "
             "or a smaller perplexity (seed 002: 35–50 on thousands of points)"
         )
-    try:
-        from sklearn.manifold import TSNE
-    except ImportError as err:
-        raise ImportError(
-            "t-SNE needs scikit-learn: pip install scikit-learn (or leave out tsne_layers)"
-        ) from err
-    embed = TSNE(2, perplexity=perplexity, random_state=seed, max_iter=max_iter, init="pca")
+    manifold = require("sklearn.manifold", "t-SNE (leave out tsne_layers)", extra="report")
+    embed = manifold.TSNE(
+        2, perplexity=perplexity, random_state=seed, max_iter=max_iter, init="pca"
+    )
     return embed.fit_transform(data)
 
 

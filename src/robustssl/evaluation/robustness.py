@@ -25,7 +25,6 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
-from tqdm.auto import tqdm
 
 from robustssl.attacks import (
     APGD,
@@ -44,6 +43,7 @@ from robustssl.attacks.step_size import pgd_step_size
 from robustssl.evaluation.config import ATTACK_NAMES, AttackParams, check_attack
 from robustssl.evaluation.records import EvalRecord, RecordContext
 from robustssl.utils import mix_seed
+from robustssl.utils.progress import tqdm
 
 
 class RulePGD(PGD):

@@ -122,8 +122,8 @@ def _check_request(model: nn.Module, cfg: EvaluateConfig, num_classes: int) -> N
             import sklearn.manifold  # noqa: F401
         except ImportError:
             raise ValueError(
-                "representation.tsne_layers needs scikit-learn: pip install scikit-learn, or "
-                "set representation.tsne_layers=[]"
+                "representation.tsne_layers needs scikit-learn: pip install "
+                "'robustssl[report]', or set representation.tsne_layers=[]"
             ) from None
 
 

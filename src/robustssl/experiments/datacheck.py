@@ -7,11 +7,13 @@ there is one, ``data.download=true`` with a network, or a folder through ``data.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from robustssl.data import find_local, get_info, load_dataset
 from robustssl.data.errors import DatasetError
+from robustssl.data.fetch import FetchError, fetch_dataset
 from robustssl.data.load import default_data_root
 from robustssl.experiments.plan import Plan
 
@@ -49,11 +51,14 @@ def data_needs(plan: Plan) -> list[DataNeed]:
     return [DataNeed(d, r, dl, tuple(sorted(s))) for (d, r, dl), s in found.items()]
 
 
-def missing_message(need: DataNeed) -> str:
-    """What is missing and the ways to get it."""
+def missing_message(need: DataNeed, fetched: bool = False) -> str:
+    """What is missing and the ways to get it (``fetched``: robustssl's own fetch already
+    failed, so it is not offered again)."""
     info = get_info(need.dataset)
     where = need.root or f"{default_data_root()} ($ROBUSTSSL_DATA or ./data)"
-    ways = []
+    ways = [] if fetched else [
+        f"robustssl datasets fetch {need.dataset}   (Debian's package or a download)"
+    ]
     if info.debian_package:
         ways.append(f"apt-get install -y {info.debian_package}   (Debian's copy, read in place)")
     ways.append(
@@ -80,6 +85,22 @@ def ensure_data(plan: Plan) -> None:
                 raise MissingDataError(
                     f"{missing_message(need)}\n(download failed: {err})"
                 ) from None
+
+
+def fetch_missing(plan: Plan, log: Callable[[str], None] = print) -> None:
+    """Get every dataset the stages read that is not here (``robustssl quickstart``): Debian's
+    package or a download (:func:`robustssl.data.fetch.fetch_dataset`); when no way works,
+    :class:`MissingDataError` with the ways left and what was tried, before any compute."""
+    for need in data_needs(plan):
+        if need.dataset == "imagefolder" or find_local(need.dataset, need.root) is not None:
+            continue
+        try:
+            fetched = fetch_dataset(need.dataset, need.root, log=log)
+        except FetchError as err:
+            tried = "\n".join(f"  - {a}" for a in err.attempts)
+            message = missing_message(need, fetched=True)
+            raise MissingDataError(f"{message}\nTried:\n{tried}") from None
+        log(f"{need.dataset}: ready in {fetched.location} ({fetched.how})")
 
 
 def missing_data(plan: Plan) -> list[str]:

@@ -19,9 +19,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+from robustssl.utils.optional import MissingExtraError, missing_extra_message
+
+try:
+    import matplotlib
+    from matplotlib.figure import Figure
+except ModuleNotFoundError as err:
+    message = missing_extra_message("matplotlib", "the report's figures")
+    raise MissingExtraError(message, name=err.name) from err
 import numpy as np
-from matplotlib.figure import Figure
 
 from robustssl.experiments.points import NORM_NAMES, Point, accuracy_points, label_of, varying
 

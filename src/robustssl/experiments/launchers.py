@@ -21,6 +21,7 @@ from typing import Any
 
 from robustssl.experiments.execute import StageOutcome, StageTask, execute
 from robustssl.runs.signals import die_with_parent
+from robustssl.utils.optional import missing_extra_message
 
 RunStage = Callable[[StageTask], StageOutcome]
 
@@ -201,10 +202,7 @@ class SubmititLauncher(Launcher):
         try:
             import submitit
         except ImportError:
-            raise ValueError(
-                "--launcher slurm needs submitit: pip install 'robustssl[cluster]' "
-                "(or pip install submitit)"
-            ) from None
+            raise ValueError(missing_extra_message("submitit", "--launcher slurm")) from None
         self.capacity = capacity
         self.poll_seconds = poll_seconds
         self._executor = submitit.AutoExecutor(folder=folder, cluster=cluster)

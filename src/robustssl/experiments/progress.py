@@ -12,9 +12,15 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-import lightning as L
-from lightning.pytorch.callbacks import TQDMProgressBar
-from tqdm import tqdm
+from robustssl.utils.optional import MissingExtraError, missing_extra_message
+
+try:
+    import lightning as L
+    from lightning.pytorch.callbacks import TQDMProgressBar
+    from tqdm import tqdm
+except ModuleNotFoundError as err:
+    message = missing_extra_message(err.name or "lightning", "running studies")
+    raise MissingExtraError(message, name=err.name) from err
 
 
 class StudyBar:

@@ -40,11 +40,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from robustssl.utils.config import (
     ConfigError,
     apply_overrides,
-    check_config_file,
     parse_override,
     read_yaml,
     validate_config,
 )
+from robustssl.utils.config_files import find_config
 
 NAME_PATTERN = r"^[A-Za-z0-9_.\-]+$"
 STAGE_KINDS = ("pretrain", "finetune", "evaluate")
@@ -258,14 +258,9 @@ class Experiment:
         return self.source.parent if self.source is not None else Path.cwd()
 
     def config_path(self, ref: str, where: str) -> Path:
-        """A base config file: absolute, relative to the experiment file, or to the cwd."""
-        path = Path(ref).expanduser()
-        candidates = [path] if path.is_absolute() else [self.base_dir / path, Path.cwd() / path]
-        for candidate in candidates:
-            if candidate.is_file():
-                return candidate
-        looked = ", ".join(str(c) for c in candidates)
-        raise ConfigError(f"{where}.config: no file {ref!r} (looked at {looked}); fix the path")
+        """A base config file: absolute, relative to the experiment file or to the cwd, else
+        one shipped with robustssl (``robustssl.utils.config_files``)."""
+        return find_config(ref, base_dirs=[self.base_dir], what=f"{where}.config: file")
 
 
 def load_experiment(
@@ -276,11 +271,8 @@ def load_experiment(
     """Read an experiment file (or an inline ``raw`` mapping), apply ``key=value`` overrides
     (``seeds=[0,1]``, ``study_dir=/tmp/s``, ``pretrain.simclr.overrides.trainer.max_epochs=1``)
     and validate; every error names the key and the fix, before any compute."""
-    source = Path(path).resolve() if path is not None else None
-    if source is not None:
-        data = read_yaml(check_config_file(source, "experiment file"), "experiment")
-    else:
-        data = dict(raw or {})
+    source = find_config(path, what="experiment file").resolve() if path is not None else None
+    data = read_yaml(source, "experiment") if source is not None else dict(raw or {})
     cfg = validate_config(apply_overrides(data, overrides), ExperimentConfig)
     study = Path(cfg.study_dir or Path("studies") / cfg.name).expanduser()
     return Experiment(cfg, source, study.resolve())

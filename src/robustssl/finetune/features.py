@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
-from tqdm.auto import tqdm
 
 from robustssl.data import ImageDataset
+from robustssl.utils.progress import tqdm
 
 
 @torch.no_grad()

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from tqdm.auto import tqdm
+
+from robustssl.utils.progress import tqdm
 
 Batches = Iterable[tuple[Tensor, Tensor]]
 

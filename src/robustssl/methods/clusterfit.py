@@ -35,6 +35,7 @@ from robustssl.models import Encoder, build_encoder, load_state_strict
 from robustssl.runs.layout import CONFIG_JSON, ENCODER
 from robustssl.utils import mix_seed
 from robustssl.utils.checkpoint import load_weights, load_weights_metadata, save_weights
+from robustssl.utils.optional import require
 
 CACHE_FILE = "pseudo_labels.safetensors"
 
@@ -75,11 +76,11 @@ def cluster_labels(
             f"clusterfit.ks {too_many} exceed the {len(features)} training samples; "
             "use smaller cluster numbers"
         )
-    from sklearn.cluster import KMeans
+    cluster = require("sklearn.cluster", "AdvCL's ClusterFit (k-means)")
 
     x = torch.nn.functional.normalize(features.detach().double().cpu(), dim=1).numpy()
     columns = [
-        KMeans(k, n_init=n_init, max_iter=max_iter, random_state=mix_seed(seed, k) % 2**32)
+        cluster.KMeans(k, n_init=n_init, max_iter=max_iter, random_state=mix_seed(seed, k) % 2**32)
         .fit_predict(x)
         .astype("int64")
         for k in ks

@@ -15,7 +15,6 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import TQDMProgressBar
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
-from lightning.pytorch.utilities import rank_zero_only
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from robustssl.data import DATASETS, ImageDataset, MixedImageSizesError, load_dataset
@@ -32,6 +31,7 @@ from robustssl.runs.signals import signal_handlers_kept
 from robustssl.utils import seed_everything
 from robustssl.utils.allocator import keep_freed_memory_in_heap
 from robustssl.utils.checkpoint import save_weights
+from robustssl.utils.optional import require
 
 
 @dataclass
@@ -52,6 +52,14 @@ def _device(cfg: PretrainConfig) -> torch.device:
             )
         return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
     return torch.device("cpu")
+
+
+def _launched_rank() -> int:
+    """This process's rank when a launcher started it as one of several DDP processes
+    (Lightning's subprocess launcher sets LOCAL_RANK / NODE_RANK, torchrun RANK, SLURM
+    SLURM_PROCID); 0 for the process the user started."""
+    keys = ("RANK", "SLURM_PROCID", "LOCAL_RANK", "NODE_RANK")
+    return max(int(os.environ.get(key) or 0) for key in keys)
 
 
 def load_data(cfg: PretrainConfig, device: torch.device) -> tuple[ImageDataset, ImageDataset]:
@@ -137,6 +145,7 @@ def build_trainer(
     if t.progress_bar:
         callbacks.append(TQDMProgressBar(refresh_rate=10))
     deterministic = t.deterministic if t.deterministic is not None else device.type == "cpu"
+    require("tensorboard", "pretraining's TensorBoard logs")
     return L.Trainer(
         default_root_dir=run.path,
         max_epochs=t.max_epochs,
@@ -201,8 +210,8 @@ def pretrain(
     if cfg.model.init_from is not None:
         init_weights_path(cfg.model.init_from)  # likewise for missing init weights
     METHODS[cfg.method.name].check_ready(cfg.method, train)  # e.g. AdvCL's ClusterFit source
-    if getattr(rank_zero_only, "rank", 0) != 0:  # a DDP rank started by torchrun / srun /
-        return _pretrain_locked(  # Lightning: rank 0 owns (locks, creates) the run directory
+    if _launched_rank() != 0:  # a DDP rank started by torchrun / srun / Lightning:
+        return _pretrain_locked(  # rank 0 owns (locks, creates) the run directory
             cfg, run, resume, train, evaluation, device, extra_callbacks, owner=False
         )
     with run.lock():

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from tqdm.auto import tqdm
 
 from robustssl.attacks import FGSM
 from robustssl.data.extended import ExtendedDataset, ExtendedLoader
 from robustssl.models.toy import PatternMatcher
 from robustssl.utils.allocator import keep_freed_memory_in_heap
+from robustssl.utils.progress import tqdm
 
 
 @dataclass

@@ -139,9 +139,14 @@ def read_yaml(path: Path, where: str = "") -> dict[str, Any]:
     return raw
 
 
-def load_config(path: Path | None, model: type[M], overrides: Sequence[str] = ()) -> M:
-    """Read YAML ``path`` (or start from defaults when None), apply overrides, validate."""
+def load_config(
+    path: str | Path | None, model: type[M], overrides: Sequence[str] = ()
+) -> M:
+    """Read YAML ``path`` (or start from defaults when None), apply overrides, validate.
+    ``path`` may name a shipped config (``fashion_mnist/simclr``), see ``config_files``."""
     raw: dict[str, Any] = {}
     if path is not None:
-        raw = read_yaml(check_config_file(path))
+        from robustssl.utils.config_files import find_config
+
+        raw = read_yaml(find_config(path))
     return validate_config(apply_overrides(raw, overrides), model)

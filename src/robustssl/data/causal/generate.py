@@ -20,11 +20,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 from torch import Tensor
 
 from robustssl.data.causal.layout import LATENT_NAMES, image_paths
 from robustssl.utils import make_generator, mix_seed
+from robustssl.utils.optional import require
 
 SHAPES = ("disk", "square", "triangle", "cross", "ring", "diamond", "bar")
 
@@ -113,6 +113,7 @@ def write_causal3dident(
     """Write generated scenes in the published layout: root/{split}set/images_{c}/{j}.png,
     raw_latents_{c}.npy (on [−1, 1]) and latents_{c}.npy (render units). Returns ``root``."""
     root = Path(root)
+    pil = require("PIL.Image", "writing Causal3DIdent images")
     for k, split in enumerate(splits):
         images, classes, latents = generate_scenes(
             n_per_class, num_classes, size, mix_seed(seed, k)
@@ -124,7 +125,7 @@ def write_causal3dident(
             for path, i in zip(
                 image_paths(folder / f"images_{c}", len(rows)), rows.tolist(), strict=True
             ):
-                Image.fromarray(images[i].permute(1, 2, 0).numpy()).save(path)
+                pil.fromarray(images[i].permute(1, 2, 0).numpy()).save(path)
             np.save(folder / f"raw_latents_{c}.npy", latents[rows].numpy())
             np.save(folder / f"latents_{c}.npy", render_units(latents[rows]).numpy())
     return root
