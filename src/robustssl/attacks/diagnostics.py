@@ -18,7 +18,7 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
-from robustssl.attacks.base import check_inputs
+from robustssl.attacks.checks import check_batch
 from robustssl.attacks.core import evaluate
 from robustssl.attacks.mode import ModelMode, attack_mode, clean_correct
 from robustssl.attacks.objective import classifier_objective
@@ -313,7 +313,7 @@ def check_gradient_masking(
     probability outputs, randomised outputs, vanishing gradients, accuracy at a very large ε
     (default :func:`default_large_eps`), PGD-``steps`` vs PGD-``more_steps`` × ``restarts``, and
     Square (``queries``) vs the white-box attacks. x in [0,1], ε in pixel units."""
-    check_inputs(x, y)
+    check_batch(model, x, y)
     norm, t = canonical_norm(norm), thresholds or Thresholds()
     x, y = x[:n_points].detach(), y[:n_points]
     with attack_mode(model, model_mode), torch.no_grad():

@@ -109,8 +109,9 @@ class Square(Attack):
         seed: int = 0,
         model_mode: ModelMode = "eval",
         rescale_schedule: bool = False,
+        allow_large_eps: bool = False,
     ) -> None:
-        super().__init__(model, norm, eps, seed, model_mode)
+        super().__init__(model, norm, eps, seed, model_mode, allow_large_eps)
         if self.norm == "L1":
             raise ValueError("Square supports norm 'Linf' and 'L2'; for L1 use FAB or PGD")
         if n_queries < 0 or n_restarts < 1 or not 0.0 < p_init <= 1.0:
@@ -120,6 +121,15 @@ class Square(Attack):
             )
         self.n_queries, self.p_init, self.n_restarts = n_queries, p_init, n_restarts
         self.rescale_schedule = rescale_schedule
+
+    def settings(self) -> dict[str, object]:
+        return {
+            **super().settings(),
+            "queries": self.n_queries,
+            "p_init": self.p_init,
+            "restarts": self.n_restarts,
+            "rescale_schedule": self.rescale_schedule,
+        }
 
     def perturb(
         self, x: Tensor, y: Tensor, generator: torch.Generator, active: Tensor | None
