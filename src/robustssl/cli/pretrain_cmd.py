@@ -39,6 +39,8 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(cfg.model_dump(mode="json"), indent=2))
         return 0
     result = pretrain(cfg, resume=args.resume)
+    if result.already_complete:
+        print(f"run {result.run_dir} is already complete; nothing was changed")
     shown = ", ".join(
         f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in result.metrics.items()
     )

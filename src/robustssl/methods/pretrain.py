@@ -3,8 +3,8 @@ train (or resume), and write the run directory."""
 
 from __future__ import annotations
 
+import json
 import os
-import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,6 +18,7 @@ from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
 from robustssl.data import DATASETS, ImageDataset, load_dataset
 from robustssl.methods.checkpointing import AtomicEpochCheckpoint
+from robustssl.methods.clock import TrainClock
 from robustssl.methods.config import PretrainConfig
 from robustssl.methods.data_module import PretrainData
 from robustssl.methods.init_from import init_weights_path, load_init_encoder
@@ -33,9 +34,26 @@ from robustssl.utils.checkpoint import save_weights
 
 @dataclass
 class PretrainResult:
+    """The run directory, its final metrics and its training seconds (summed over resumed
+    segments); ``already_complete`` when a resume found the run finished and changed nothing."""
+
     run_dir: Path
     metrics: dict[str, float]
     seconds: float
+    already_complete: bool = False
+
+
+def completed_run(run: RunDir, cfg: PretrainConfig) -> PretrainResult | None:
+    """The result of a run that already finished with this config (checked first, as any
+    resume is), read back from its ``summary.json``; None when it is not complete."""
+    if not run.summary.is_file():
+        return None
+    summary = json.loads(run.summary.read_text())
+    if summary.get("status") != "complete" or not run.encoder_weights.is_file():
+        return None
+    run.prepare(cfg.model_dump(mode="json"), resume=True)  # a changed config is still refused
+    metrics, seconds = summary.get("metrics", {}), float(summary.get("train_seconds", 0.0))
+    return PretrainResult(run.path, metrics, seconds, already_complete=True)
 
 
 def _device(cfg: PretrainConfig) -> torch.device:
@@ -151,8 +169,11 @@ def build_trainer(
 def pretrain(
     cfg: PretrainConfig, resume: bool = False, extra_callbacks: Sequence[L.Callback] = ()
 ) -> PretrainResult:
-    """Train ``cfg`` into ``<output_dir>/<name>``; ``resume`` continues from its last checkpoint."""
+    """Train ``cfg`` into ``<output_dir>/<name>``; ``resume`` continues from its last checkpoint
+    (on a run that is already complete it is a no-op: nothing is read, trained or written)."""
     run = RunDir(Path(cfg.output_dir) / cfg.name)
+    if resume and (done := completed_run(run, cfg)) is not None:
+        return done
     device = _device(cfg)
     if device.type == "cpu":
         keep_freed_memory_in_heap()
@@ -181,8 +202,9 @@ def pretrain(
             every_n_epochs=cfg.monitor.every_n_epochs,
             knn=cfg.monitor.knn,
         )
-    trainer = build_trainer(cfg, run, [*([monitor] if monitor else []), *extra_callbacks], device)
-    start = time.perf_counter()
+    clock = TrainClock()  # before the checkpoint callback, so each checkpoint holds its time
+    callbacks = [clock, *([monitor] if monitor else []), *extra_callbacks]
+    trainer = build_trainer(cfg, run, callbacks, device)
     try:
         trainer.fit(
             module,
@@ -193,7 +215,7 @@ def pretrain(
     except NonFiniteLossError as err:
         run.write_summary({"status": "failed", "error": str(err), "epoch": trainer.current_epoch})
         raise
-    seconds = time.perf_counter() - start
+    seconds = clock.seconds
     metrics = dict(monitor.last) if monitor is not None else {}
     metrics["epochs"] = trainer.current_epoch
     if trainer.is_global_zero:
