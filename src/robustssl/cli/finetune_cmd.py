@@ -47,12 +47,10 @@ def run(args: argparse.Namespace) -> int:
 def format_finetune_result(run_dir: Path, metrics: dict[str, object], seconds: float) -> str:
     """The finished run: its clean accuracy labelled as measured on the full test set (not the
     first n points `robustssl evaluate` calls SA), then the other metrics."""
+    from robustssl.cli.show import format_metrics
+
     clean, points = metrics.get("clean_accuracy"), metrics.get("test_samples", "all")
-    others = ", ".join(
-        f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
-        for k, v in metrics.items()
-        if k != "clean_accuracy"
-    )
+    others = format_metrics({k: v for k, v in metrics.items() if k != "clean_accuracy"})
     head = f"run {run_dir}: "
     if isinstance(clean, float):
         head += f"clean accuracy {100 * clean:.2f}% on the full test set ({points} points); "
