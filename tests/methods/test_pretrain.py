@@ -192,8 +192,9 @@ def test_resume_of_a_complete_run_changes_nothing(
     assert {name: (run / name).read_bytes() for name in files} == before  # byte-identical
     assert again.already_complete and again.metrics == first.metrics
     assert "knn_top1" in again.metrics and again.seconds == pytest.approx(first.seconds)
-    assert load_weights_metadata(run / "encoder.safetensors")["metrics"]["knn_top1"] == (
-        first.metrics["knn_top1"]
+    assert (
+        load_weights_metadata(run / "encoder.safetensors")["metrics"]["knn_top1"]
+        == (first.metrics["knn_top1"])
     )
     assert sorted(p.name for p in (run / "csv").iterdir()) == ["version_0"]  # no new segment
     cfg_file = tmp_path / "pretrain.yaml"

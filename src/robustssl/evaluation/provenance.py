@@ -90,10 +90,11 @@ def attack_tag(config: Mapping[str, Any] | None, norm: str | None, eps: float | 
 
 
 def describe_config(config: Mapping[str, Any]) -> str:
-    """Every setting of a config as ``key=value`` text (for captions and notes)."""
+    """Every setting of a config as ``key=value`` text (for captions and notes; the suite name
+    and the implementing class are left out)."""
     parts = []
     for key, value in config.items():
-        if key == "name":
+        if key in ("name", "attack"):
             continue
         if isinstance(value, Mapping):
             value = "{" + describe_config(value) + "}"
