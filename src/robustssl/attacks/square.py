@@ -92,6 +92,11 @@ def _signs(shape: tuple[int, ...], generator: torch.Generator) -> Tensor:
     return torch.randint(0, 2, shape, generator=generator).float() * 2 - 1
 
 
+def _check_images(x: Tensor) -> None:
+    if isinstance(x, Tensor) and x.dim() != 4:
+        raise ValueError(f"Square needs image batches (B, C, H, W), got shape {tuple(x.shape)}")
+
+
 class Square(Attack):
     """``Square(model, norm, eps, n_queries, p_init, n_restarts, seed)``: success where a
     misclassified point in the ε-ball was found; x_adv is the best point found (lowest margin) and
@@ -131,11 +136,14 @@ class Square(Attack):
             "rescale_schedule": self.rescale_schedule,
         }
 
+    def check(self, x: Tensor, y: Tensor, active: Tensor | None = None) -> None:
+        _check_images(x)  # before the shared checks run the model on x
+        super().check(x, y, active)
+
     def perturb(
         self, x: Tensor, y: Tensor, generator: torch.Generator, active: Tensor | None
     ) -> AttackOutput:
-        if x.dim() != 4:
-            raise ValueError(f"Square needs image batches (B, C, H, W), got shape {tuple(x.shape)}")
+        _check_images(x)
         n = len(x)
         todo = torch.ones(n, dtype=torch.bool, device=x.device) if active is None else active
         out = _unbroken(x.clone())
