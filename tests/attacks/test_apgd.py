@@ -121,7 +121,12 @@ def test_budget_one_check_then_eot_passes_per_iterate(model, data):
     x, _ = data
     y = model(x).argmax(1).detach()
     counting = Counting(model)
-    APGD(counting, eps=0.0, steps=7, eot_iter=3)(x, y)  # ε = 0: nothing succeeds, all 7 steps
+    attack = APGD(counting, eps=0.0, steps=7, eot_iter=3)
+    attack(x, y)  # ε = 0: nothing succeeds, all 7 steps
+    # the first call also learns the class count (one forward of 2 rows, for the label check)
+    assert counting.calls == 1 + 1 + 3 * (7 + 1)
+    counting.calls = 0
+    attack(x, y)
     assert counting.calls == 1 + 3 * (7 + 1)
     a = APGD(model, eps=0.01, steps=20, eot_iter=3)(x, y)
     torch.testing.assert_close(a, APGD(model, eps=0.01, steps=20)(x, y), atol=1e-6, rtol=0)

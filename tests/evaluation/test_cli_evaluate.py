@@ -52,13 +52,26 @@ def test_evaluate_run_dir_end_to_end(setup, capsys: pytest.CaptureFixture[str]) 
     root, run = setup
     assert main(["evaluate", str(run), f"data.root={root}", *FAST]) == 0
     out = capsys.readouterr().out
-    assert "wrote" in out and "worst_case" in out and "gradient-masking diagnostics:" in out
+    assert "wrote" in out and "worst case" in out and "gradient-masking diagnostics:" in out
+    # SA is labelled with the points it was measured on (not the finetune's full test set),
+    # each attacked number with the tag of its attack
+    assert out.splitlines()[0].startswith("evaluated on test[0:20], n=20")
+    assert "PGD-20 α=ε/4" in out and "FGSM" in out
     path = run / "evaluation" / "default" / "records.json"
     records = read_records(path)
     by = {(r.metric, r.attack, r.eps, json.dumps(r.tags)): r for r in records}
     sa = by[("sa", None, None, "{}")]
     ra = by[("ra", "pgd", 0.1, "{}")]
     assert sa.value > 0.5 and ra.value <= sa.value and ra.n == 20
+    assert sa.subset == ra.subset == "test[0:20]" and sa.attack_config == {}
+    assert ra.attack_tag == "PGD-20 α=ε/4"
+    assert {k: ra.attack_config[k] for k in ("name", "steps", "step_size_rule", "restarts")} == {
+        "name": "pgd",
+        "steps": 20,
+        "step_size_rule": "auto",
+        "restarts": 1,
+    }
+    assert ra.attack_config["batch_size"] == 16 and ra.attack_config["loss"] == "ce"
     assert (sa.model, sa.pretraining, sa.finetune, sa.dataset) == (
         "slf_run",
         "simclr",
@@ -80,6 +93,13 @@ def test_rerun_merges_records(setup, capsys: pytest.CaptureFixture[str]) -> None
     second = read_records(run / "evaluation" / "merge" / "records.json")
     assert len(second) == len(first) + 1  # the seed-1 SA is new; nothing was lost
     assert {r.seed for r in second if r.metric == "sa"} == {0, 1}
+    # a rerun that differs only in the attack's steps keeps both RA records (issue 14)
+    two = [*args, "metrics=[ra]", "diagnostics.enabled=false", "attacks.pgd.steps=2"]
+    assert main(two) == 0
+    third = read_records(run / "evaluation" / "merge" / "records.json")
+    ra = {r.attack_tag: r for r in third if r.metric == "ra"}
+    assert sorted(ra) == ["PGD-2 α=ε/4", "PGD-20 α=ε/4"] and len(third) == len(second) + 1
+    assert ra["PGD-2 α=ε/4"].value >= ra["PGD-20 α=ε/4"].value  # the weaker attack, its own label
     capsys.readouterr()
 
 

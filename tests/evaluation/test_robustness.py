@@ -164,11 +164,18 @@ def test_records_of_one_threat(runner: AttackRunner) -> None:
     assert by[("accuracy", "pgd", 0.0)].value == runner.accuracy()
     assert by[("breakdown", "worst_case", EPS)].value <= by[("breakdown", "fgsm", EPS)].value
     assert {r.norm for r in recs} == {"Linf"}
+    # every attacked record carries its attack's full settings and a tag (issue 14)
+    assert ra.attack_tag == "PGD-20 α=ε/4" and ra.attack_config["step_size_rule"] == "auto"
+    assert by[("breakdown", "fgsm", EPS)].attack_tag == "FGSM"
+    worst = by[("breakdown", "worst_case", EPS)].attack_config
+    assert [c["name"] for c in worst["of"]] == [
+        r.attack for r in recs if r.metric == "breakdown" and r.attack != "worst_case"
+    ]
 
 
 def test_runner_rejects_bad_input() -> None:
     x, y = eval_data()
-    with pytest.raises(ValueError, match="non-empty"):
+    with pytest.raises(ValueError, match="x is an empty batch"):
         AttackRunner(trained_model(), x[:0], y[:0])
     with pytest.raises(ValueError, match="unknown attack 'cw'"):
         build_attack("cw", trained_model(), "Linf", 0.1, AttackParams())

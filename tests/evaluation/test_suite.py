@@ -176,7 +176,8 @@ def test_diagnostics_findings_appear_with_numbers(full_run) -> None:
 
 def test_summary_table(full_run) -> None:
     text = format_summary(full_run.records)
-    assert "sa " in text and "100.00%" in text and "worst_case" in text
+    assert "sa " in text and "100.00%" in text and "worst case" in text
+    assert text.splitlines()[0].startswith("evaluated on the 32 points given")
     assert "gradient-masking diagnostics:" in text and "more_iterations (L2, ε=0.5)" in text
     assert "confusion_matrix" not in text  # tables are left to the JSON
 

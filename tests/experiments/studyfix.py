@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -30,27 +31,59 @@ NUMBERS: dict[str, dict[str, dict[str, Any]]] = {
     },
 }
 BREAKDOWN_ATTACKS = ("fgsm", "pgd", "aa", "worst_case")
+SUBSET = "test[0:100]"
+# the suite's settings of each attack (AttackRunner.attack_config), as the records carry them
+CONFIGS: dict[str, dict[str, Any]] = {
+    "pgd": {
+        "name": "pgd",
+        "steps": 20,
+        "step_size_rule": "auto",
+        "restarts": 1,
+        "loss": "ce",
+        "batch_size": 256,
+    },
+    "fgsm": {"name": "fgsm", "loss": "ce", "batch_size": 256},
+    "aa": {
+        "name": "aa",
+        "version": "standard",
+        "attacks": ["apgd-ce", "apgd-t", "fab-t", "square"],
+        "batch_size": 256,
+    },
+}
+CONFIGS["worst_case"] = {"name": "worst_case", "of": [CONFIGS[a] for a in ("fgsm", "pgd", "aa")]}
 
 
-def run_records(model: str, method: str, protocol: str, nums: dict[str, Any]) -> list[EvalRecord]:
+def attacked(name: str, **kw: Any) -> dict[str, Any]:
+    """Record keywords of attack ``name`` with its settings."""
+    return {"attack": name, "attack_config": CONFIGS[name], **kw}
+
+
+def run_records(
+    model: str, method: str, protocol: str, nums: dict[str, Any], seed: int = 0
+) -> list[EvalRecord]:
     """Every record a study needs for one finetuned model."""
-    ctx = RecordContext(model=model, pretraining=method, finetune=protocol, dataset=DATASET)
+    ctx = RecordContext(
+        model=model, pretraining=method, finetune=protocol, dataset=DATASET, seed=seed
+    )
+    ctx = replace(ctx, subset=SUBSET)
     threat = {"norm": "Linf", "eps": EPS}
     recs = [
         ctx.record("sa", nums["sa"], 100),
-        ctx.record("ra", nums["ra"], 100, attack="pgd", **threat),
-        ctx.record("aa", nums["aa"], 100, attack="aa", **threat),
+        ctx.record("ra", nums["ra"], 100, **attacked("pgd", **threat)),
+        ctx.record("aa", nums["aa"], 100, **attacked("aa", **threat)),
     ]
     recs += [
-        ctx.record("accuracy", a, 100, norm="Linf", eps=e, attack="pgd", tags={"sweep": "pruned"})
+        ctx.record(
+            "accuracy", a, 100, norm="Linf", eps=e, **attacked("pgd"), tags={"sweep": "pruned"}
+        )
         for e, a in zip(CURVE_EPS, nums["curve"], strict=True)
     ]
     bd = {"fgsm": nums["ra"] + 0.1, "pgd": nums["ra"], "aa": nums["aa"], "worst_case": nums["aa"]}
-    recs += [ctx.record("breakdown", v, 100, attack=k, **threat) for k, v in bd.items()]
+    recs += [ctx.record("breakdown", v, 100, **attacked(k, **threat)) for k, v in bd.items()]
     cm_clean = [[45, 5], [4, 46]]
     cm_pgd = [[30, 20], [25, 25]]
     for data, cm, mcc in (("clean", cm_clean, 0.82), ("pgd", cm_pgd, 0.1)):
-        kw = threat | {"attack": "pgd"} if data == "pgd" else {}
+        kw = attacked("pgd", **threat) if data == "pgd" else {}
         recs.append(ctx.record("mcc", mcc, 100, tags={"data": data}, **kw))
         recs.append(ctx.record("confusion_matrix", cm, 100, tags={"data": data}, **kw))
     recs.append(ctx.record("sa", 0.5, 100, tags={"corruption": "fog", "severity": 3}))

@@ -62,7 +62,7 @@ def test_curves_from_stored_rows(tmp_path: Path) -> None:
         rows = store.rows()
     curves = figs.curves_from_rows(rows)
     assert list(curves) == ["Linf"] and len(curves["Linf"]) == 5
-    line = curves["Linf"]["supervised (SLF, ε_train=0)"]
+    line = curves["Linf"]["supervised (SLF, ε_train=0) · PGD-20 α=ε/4"]  # attack per line
     assert [e for e, _ in line] == [0.0, 0.05, 0.1]
     assert [a for _, a in line] == pytest.approx([91.0, 40.0, 5.0])
 

@@ -83,7 +83,7 @@ def test_report_opens_in_chromium(tmp_path: Path) -> None:
         f"table-{t.name}": (len(t.rows), len(t.row_header) + len(t.columns)) for t in report.tables
     }
     expected["table-findings"] = (1, 7)
-    expected["table-stages"] = (n_stages, 5)
+    expected["table-stages"] = (n_stages, 6)  # kind, name, seed, status, seconds, error
     shown = {t["id"]: (t["rows"], t["columns"]) for t in result["tables"]}
     assert shown == expected
     assert shown["table-method_eps_fashion_mnist_Linf"] == (5, 4)  # 5 models × ε 0, 0.05, 0.1

@@ -73,21 +73,40 @@ def test_results_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert main([*args, "--filter", "metric=sa"]) == 0
     out = capsys.readouterr().out
     assert "ingested" in out and out.count("new") == 2
+    # the listing: labels, the attack's tag, n, seed, then the value in %
+    assert "(accuracies in %)" in out
     assert re.search(
-        r"supervised\s+slf\s+supervised_slf\s+fashion_mnist\s+sa\s+–\s+–\s+–\s+0\.9100", out
+        r"supervised\s+slf\s+supervised_slf\s+fashion_mnist\s+sa\s+–\s+–\s+clean\s+100\s+0\s+"
+        r"91\.0000%",
+        out,
     )
+    assert main(["results", str(study), "--filter", "metric=ra"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"supervised_slf\s+fashion_mnist\s+ra\s+Linf\s+0\.1\s+PGD-20 α=ε/4\s+100", out)
     csv_path = tmp_path / "pivot.csv"
     pivot = ["--pivot", "rows=method,protocol", "cols=eps"]
     assert (
         main(["results", str(study), "--filter", "metric=accuracy", *pivot, "--csv", str(csv_path)])
         == 0
     )
+    # CSV: the stored fractions at full precision; columns carry the attack's tag
+    pgd = "PGD-20 α=ε/4 (fraction)"
     assert csv_path.read_text().splitlines() == [
-        "method,protocol,eps=0,eps=0.05,eps=0.1",
-        "supervised,slf,0.9100,0.4000,0.0500",
-        "simclr,slf,0.8000,0.3500,0.1000",
+        f"method,protocol,eps=0 (fraction),eps=0.05 {pgd},eps=0.1 {pgd}",
+        "supervised,slf,0.91,0.4,0.05",
+        "simclr,slf,0.8,0.35,0.1",
     ]
-    assert main(["results", str(study), "--filter", "metric=nothing"]) == 1
+    assert "supervised  slf       91.00%" in capsys.readouterr().out  # the terminal shows %
+    assert main(["results", str(study), "--filter", "metric=ra", "attack_tag=AA-standard"]) == 1
+    assert "no records match" in capsys.readouterr().out
+    # an unknown metric or key is an error naming what is allowed, never "no results"
+    assert main(["results", str(study), "--filter", "metric=nothing"]) == 2
+    assert "unknown metric 'nothing'; metrics: " in capsys.readouterr().err
+    assert main(["results", str(study), "--filter", "methd=simclr"]) == 2
+    assert "unknown filter key 'methd'; keys: " in capsys.readouterr().err
+    assert main(["results", str(study), "--pivot", "rows=methd", "cols=eps"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown pivot key 'methd'; keys: " in err and "method" in err
     assert main(["results", str(study), "--filter", "metric"]) == 2
     assert "is not key=value" in capsys.readouterr().err
     assert main(["results", str(study), "--pivot", "cols=eps"]) == 2

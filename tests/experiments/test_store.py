@@ -8,7 +8,15 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from studyfix import EPS, NUMBERS, finetune_config, run_records, write_run, write_study
+from studyfix import (
+    EPS,
+    NUMBERS,
+    SUBSET,
+    finetune_config,
+    run_records,
+    write_run,
+    write_study,
+)
 
 from robustssl.evaluation.records import RecordContext, read_records, write_records
 from robustssl.experiments.runfiles import find_records_files
@@ -19,7 +27,9 @@ from robustssl.experiments.store import (
     SchemaVersionError,
 )
 
-CTX = RecordContext(model="m", pretraining="simclr", finetune="slf", dataset="fashion_mnist")
+CTX = RecordContext(
+    model="m", pretraining="simclr", finetune="slf", dataset="fashion_mnist", subset=SUBSET
+)
 CTX1 = replace(CTX, seed=1)
 
 
@@ -183,3 +193,48 @@ def test_wal_mode_and_json_values(tmp_path: Path) -> None:
     value, num = conn.execute("SELECT value, value_num FROM records").fetchone()
     conn.close()
     assert json.loads(value) == [[1, 2], [3, 4]] and num is None
+
+
+def test_older_schema_is_refused_untouched_with_the_rebuild_steps(tmp_path: Path) -> None:
+    ResultsStore(tmp_path).close()
+    conn = sqlite3.connect(tmp_path / STORE_FILE)
+    conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    conn.commit()
+    conn.close()
+    before = (tmp_path / STORE_FILE).read_bytes()
+    with pytest.raises(SchemaVersionError, match=r"version 1.*attack settings.*--ingest RUN_DIR"):
+        ResultsStore(tmp_path)
+    assert (tmp_path / STORE_FILE).read_bytes() == before
+
+
+def test_records_differing_only_in_attack_settings_are_both_stored(tmp_path: Path) -> None:
+    ra = dict(norm="Linf", eps=EPS, attack="pgd")
+    pgd = {"name": "pgd", "steps": 20, "step_size_rule": "auto", "restarts": 1, "loss": "ce"}
+    records = [
+        CTX.record("ra", 0.30, 100, attack_config=pgd, **ra),
+        CTX.record("ra", 0.55, 100, attack_config={**pgd, "steps": 2}, **ra),
+    ]
+    with ResultsStore(tmp_path) as store:
+        assert store.insert_records(records) == (2, 0, 0)
+        rows = store.rows(metric="ra")
+        assert store.rows(attack_tag="PGD-2 α=ε/4")[0]["value"] == 0.55
+    assert [(r["attack_tag"], r["value"]) for r in rows] == [
+        ("PGD-20 α=ε/4", 0.30),
+        ("PGD-2 α=ε/4", 0.55),
+    ]
+    assert rows[1]["attack_config"]["steps"] == 2 and rows[1]["subset"] == SUBSET
+
+
+def test_unknown_filter_keys_and_metrics_name_the_allowed_ones(tmp_path: Path) -> None:
+    with ResultsStore(tmp_path) as store:
+        store.insert_records(run_records("m", "simclr", "slf", NUMBERS["simclr"]["slf"]))
+        with pytest.raises(ValueError, match=r"unknown filter key 'methd'; keys: .*method"):
+            store.rows(methd="simclr")
+        with pytest.raises(ValueError, match=r"unknown filter key 'tags.sevrity'.*tags.severity"):
+            store.rows(**{"tags.sevrity": 3})
+        with pytest.raises(ValueError, match=r"unknown metric 'rA'; metrics: .*\bra\b"):
+            store.rows(metric="rA")
+        with pytest.raises(ValueError, match=r"unknown metric 'nothing'"):
+            store.rows(metric=["ra", "nothing"])
+        assert store.rows(metric="lipschitz_max") == []  # a known metric, just not stored
+        assert len(store.rows(**{"tags.severity": 3})) == 1

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from studyfix import write_study
+from studyfix import CONFIGS, attacked, write_study
 
 from robustssl.evaluation.records import EvalRecord, RecordContext
 from robustssl.experiments.formats import (
@@ -44,6 +44,19 @@ def _rows(tmp_path: Path, stages: list[tuple[dict[str, Any], list[EvalRecord]]])
         return store.rows()
 
 
+PGD_CAPTION = (
+    "PGD-20 α=ε/4: batch_size=256, loss=ce, restarts=1, step_size_rule=auto, steps=20; n=100"
+)
+
+
+def _means(table: Table) -> list[list[float | None]]:
+    """The cells' means as shown (in %), for comparisons."""
+    return [
+        [None if c is None else round(c.mean * table.scale_of(i, j), 6) for j, c in enumerate(row)]  # type: ignore[union-attr]
+        for i, row in enumerate(table.cells)
+    ]
+
+
 def _ctx(method: str, protocol: str = "slf", dataset: str = "cifar10") -> RecordContext:
     return RecordContext(
         model=f"{method}_{protocol}_{dataset}",
@@ -55,7 +68,8 @@ def _ctx(method: str, protocol: str = "slf", dataset: str = "cifar10") -> Record
 
 def _curve(ctx: RecordContext, norm: str, points: dict[float, float]) -> list[EvalRecord]:
     return [
-        ctx.record("accuracy", a, 100, norm=norm, eps=e, attack="pgd") for e, a in points.items()
+        ctx.record("accuracy", a, 100, norm=norm, eps=e, **attacked("pgd"))
+        for e, a in points.items()
     ]
 
 
@@ -63,17 +77,22 @@ def test_method_eps_seed003_layout(tmp_path: Path) -> None:
     t0 = _curve(_ctx("Baseline T0"), "Linf", {0: 0.8546, 3 / 255: 0.7209, 8 / 255: 0.4469})
     t3 = _curve(_ctx("SS T3"), "Linf", {0: 0.8461, 3 / 255: 0.7333})
     (table,) = method_eps_tables(_rows(tmp_path, [({}, t0), ({}, t3)]))
+    # every number sits under the tag of the attack that produced it; the caption spells it out
     assert to_markdown(table) == (
         "**Top-1 accuracy (%) on cifar10 at ε_test (L∞)**\n\n"
-        "| Method / ε_test | 0 | 3/255 | 8/255 |\n"
+        "| Method / ε_test | clean 0 | PGD-20 α=ε/4 3/255 | PGD-20 α=ε/4 8/255 |\n"
         "| :--- | ---: | ---: | ---: |\n"
         "| Baseline T0 | 85.46 | 72.09 | 44.69 |\n"
         "| SS T3 | 84.61 | 73.33 | – |\n"
+        "\n"
+        f"Settings — clean: no attack; n=100 | {PGD_CAPTION}\n"
     )
+    # CSV: the stored fractions at full precision, the header says so
     assert to_csv(table).splitlines() == [
-        "Method / ε_test,0,3/255,8/255",
-        "Baseline T0,85.46,72.09,44.69",
-        "SS T3,84.61,73.33,",
+        "Method / ε_test,clean 0 (fraction),PGD-20 α=ε/4 3/255 (fraction),"
+        "PGD-20 α=ε/4 8/255 (fraction)",
+        "Baseline T0,0.8546,0.7209,0.4469",
+        "SS T3,0.8461,0.7333,",
     ]
 
 
@@ -82,13 +101,17 @@ def test_curve_beats_ra_beats_sa_and_corruptions_are_ignored(tmp_path: Path) -> 
     records = [
         ctx.record("sa", 0.90, 100),
         ctx.record("sa", 0.10, 100, tags={"corruption": "fog", "severity": 1}),
-        ctx.record("ra", 0.50, 100, norm="L2", eps=0.5, attack="pgd"),
-        ctx.record("ra", 0.45, 100, norm="L2", eps=0.25, attack="pgd"),
-        ctx.record("accuracy", 0.60, 100, norm="L2", eps=0.25, attack="pgd"),
+        ctx.record("ra", 0.50, 100, norm="L2", eps=0.5, **attacked("pgd")),
+        ctx.record("ra", 0.45, 100, norm="L2", eps=0.25, **attacked("pgd")),
+        ctx.record("accuracy", 0.60, 100, norm="L2", eps=0.25, **attacked("pgd")),
     ]
     (table,) = method_eps_tables(_rows(tmp_path, [({}, records)]))
-    assert table.columns == [("0",), ("0.25",), ("0.5",)]
-    assert table.cells == [[90.0, 60.0, 50.0]]
+    assert table.columns == [
+        ("clean", "0"),
+        ("PGD-20 α=2.5ε/20", "0.25"),
+        ("PGD-20 α=2.5ε/20", "0.5"),
+    ]
+    assert _means(table) == [[90.0, 60.0, 50.0]]
 
 
 def test_pretrain_finetune_seed001_table1_layout(tmp_path: Path) -> None:
@@ -108,15 +131,16 @@ def test_pretrain_finetune_seed001_table1_layout(tmp_path: Path) -> None:
                 (
                     {},
                     [
-                        ctx.record("aa", aa, 100, norm="Linf", eps=8 / 255, attack="aa"),
-                        ctx.record("ra", ra, 100, norm="Linf", eps=8 / 255, attack="pgd"),
+                        ctx.record("aa", aa, 100, norm="Linf", eps=8 / 255, **attacked("aa")),
+                        ctx.record("ra", ra, 100, norm="Linf", eps=8 / 255, **attacked("pgd")),
                         ctx.record("sa", sa, 100),
                     ],
                 )
             )
     (table,) = pretrain_finetune_tables(_rows(tmp_path, stages))
-    c = "cifar10 AA(%) | cifar10 RA(%) | cifar10 SA(%) | cifar100 AA(%) | cifar100 RA(%) | "
-    assert to_markdown(table) == (
+    aa, ra = "AA(%) AA-standard", "RA(%) PGD-20 α=ε/4"
+    c = f"cifar10 {aa} | cifar10 {ra} | cifar10 SA(%) | cifar100 {aa} | cifar100 {ra} | "
+    assert to_markdown(table).split("\n\nSettings — ")[0] + "\n" == (
         "**AA / RA / SA (%) by pretraining and finetuning, L∞ ε = 8/255**\n\n"
         f"| Pretraining Method | Finetuning Method | {c}cifar100 SA(%) |\n"
         "| :--- | :--- | ---: | ---: | ---: | ---: | ---: | ---: |\n"
@@ -130,9 +154,13 @@ def test_pretrain_finetune_seed001_table1_layout(tmp_path: Path) -> None:
     tex = to_latex(table)
     assert r"\multicolumn{3}{c}{cifar10} & \multicolumn{3}{c}{cifar100} \\" in tex
     assert r"\cmidrule(lr){3-5} \cmidrule(lr){6-8}" in tex
-    assert r"Pretraining Method & Finetuning Method & AA(\%) & RA(\%) & SA(\%)" in tex
+    assert (
+        r"Pretraining Method & Finetuning Method & AA(\%) AA-standard & "
+        r"RA(\%) PGD-20 $\alpha$=$\epsilon$/4 & SA(\%)" in tex
+    )
     assert r"AdvCL &  & 49.77 & 52.77 & 83.62 & -- & -- & -- \\" in tex
     assert tex.count(r"\\") == 1 + 1 + 4  # group header, column header, 4 rows
+    assert "AA-standard: attacks=apgd-ce,apgd-t,fab-t,square, batch_size=256" in table.caption
     html = to_html(table)
     assert '<th colspan="3">cifar10</th>' in html and html.count('<tr class="data">') == 4
 
@@ -149,14 +177,15 @@ def test_finetune_columns_seed001_table3_layout(tmp_path: Path) -> None:
                 (
                     {},
                     [
-                        ctx.record("ra", ra, 100, norm="Linf", eps=8 / 255, attack="pgd"),
+                        ctx.record("ra", ra, 100, norm="Linf", eps=8 / 255, **attacked("pgd")),
                         ctx.record("sa", sa, 100),
                     ],
                 )
             )
     (table,) = finetune_columns_tables(_rows(tmp_path, stages))
-    assert to_markdown(table).splitlines()[2:] == [
-        "| Method | SLF RA(%) | SLF SA(%) | ALF RA(%) | ALF SA(%) |",
+    ra = "RA(%) PGD-20 α=ε/4"
+    assert to_markdown(table).splitlines()[2:6] == [
+        f"| Method | SLF {ra} | SLF SA(%) | ALF {ra} | ALF SA(%) |",
         "| :--- | ---: | ---: | ---: | ---: |",
         "| Supervised | 44.40 | 79.77 | 46.75 | 79.06 |",
         "| AdvCL | 50.45 | 80.85 | 52.01 | 79.39 |",
@@ -174,9 +203,10 @@ def _eps_train_stages() -> list[tuple[dict[str, Any], list[EvalRecord]]]:
         )
         labels = {"threat": "L2" if eps_train else "none", "eps_train": eps_train}
         recs = _curve(ctx, "L2", {0.0: accs[0], 0.2: accs[1]})
+        pgd = attacked("pgd")
         recs += [
             ctx.record("mcc", mccs[0], 100, tags={"data": "clean"}),
-            ctx.record("mcc", mccs[1], 100, norm="L2", eps=0.2, attack="pgd", tags={"data": "pgd"}),
+            ctx.record("mcc", mccs[1], 100, norm="L2", eps=0.2, tags={"data": "pgd"}, **pgd),
         ]
         stages.append((labels, recs))
     return stages
@@ -186,13 +216,21 @@ def test_eps_train_seed002_accuracy_and_mcc(tmp_path: Path) -> None:
     rows = _rows(tmp_path, _eps_train_stages())
     (acc,) = eps_train_tables(rows, "accuracy")
     (mcc,) = eps_train_tables(rows, "mcc")
-    header = "| Fine-Tuned Model ε | Evaluation ε Parameter 0 | Evaluation ε Parameter 0.2 |"
-    assert to_markdown(acc) == (
+    header = (
+        "| Fine-Tuned Model ε | Evaluation ε Parameter (clean) 0 | "
+        "Evaluation ε Parameter (PGD-20 α=2.5ε/20) 0.2 |"
+    )
+    assert to_markdown(acc).split("\n\nSettings")[0] + "\n" == (
         "**Accuracy simclr (SLF) on cifar10, L2**\n\n" + header + "\n"
         "| :--- | ---: | ---: |\n| 0 | 74.79 | 43.45 |\n| 0.2 | 70.81 | 59.90 |\n"
     )
     assert to_markdown(mcc).splitlines()[0] == "**MCC simclr (SLF) on cifar10, L2**"
-    assert to_markdown(mcc).splitlines()[4:] == ["| 0 | 0.460 | 0.210 |", "| 0.2 | 0.433 | 0.345 |"]
+    assert to_markdown(mcc).splitlines()[2] == header
+    assert to_markdown(mcc).splitlines()[4:6] == [
+        "| 0 | 0.460 | 0.210 |",
+        "| 0.2 | 0.433 | 0.345 |",
+    ]
+    assert to_csv(mcc).splitlines()[1] == "0,0.46,0.21"  # MCC is no fraction: no unit
     # a single ε_train is not an ε_train × ε_test table
     assert eps_train_tables(_rows(tmp_path / "one", _eps_train_stages()[:1])) == []
 
@@ -203,7 +241,8 @@ def test_finetune_gain_seed002_table56(tmp_path: Path) -> None:
         stages.append(({}, _curve(_ctx("RoSS", protocol), "L2", {0.0: accs[0], 0.2: accs[1]})))
     (table,) = finetune_gain_tables(_rows(tmp_path, stages))
     md = to_markdown(table).splitlines()
-    assert md[4:] == [
+    assert md[2].endswith("| Evaluation ε Parameter (PGD-20 α=2.5ε/20) 0.2 |")
+    assert md[4:8] == [
         "| RoSS ALF | 58.44 | 54.58 |",
         "| RoSS SLF | 61.57 | 55.41 |",
         "| **Robustness Improvement** |  |  |",
@@ -225,7 +264,7 @@ def test_label_fraction_seed004_table1(tmp_path: Path) -> None:
                 ctx = RecordContext(f"{ctx.model}_{fraction}", method, protocol, "cifar10")
                 stages.append(({"label_fraction": fraction}, [ctx.record("sa", acc, 100)]))
     (table,) = label_fraction_tables(_rows(tmp_path, stages))
-    assert to_markdown(table).splitlines()[2:] == [
+    assert to_markdown(table).splitlines()[2:7] == [
         "| % of Labels Available at Train Time | supervised (SLF) | simclr (SLF) | simclr (SFF) |",
         "| :--- | ---: | ---: | ---: |",
         "| 100% | 93.93% | 74.79% | 77.05% |",
@@ -243,13 +282,13 @@ def test_attack_seed000_figure14_table(tmp_path: Path) -> None:
         ctx = _ctx(method)
         recs = [ctx.record("sa", sa, 100)]
         recs += [
-            ctx.record("breakdown", v, 100, norm="Linf", eps=8 / 255, attack=a)
+            ctx.record("breakdown", v, 100, norm="Linf", eps=8 / 255, **attacked(a))
             for a, v in (("worst_case", aa), ("aa", aa), ("pgd", pgd), ("fgsm", fgsm))
         ]
         stages.append(({}, recs))
     (table,) = attack_tables(_rows(tmp_path, stages))
-    assert to_markdown(table).splitlines()[2:] == [
-        "| Model | Clean | FGSM | PGD | AA | Worst case |",
+    assert to_markdown(table).splitlines()[2:6] == [
+        "| Model | clean | FGSM | PGD-20 α=ε/4 | AA-standard | worst case |",
         "| :--- | ---: | ---: | ---: | ---: | ---: |",
         "| simclr | 91.00 | 21.00 | 0.00 | 0.00 | 0.00 |",
         "| supervised | 94.00 | 35.00 | 0.62 | 0.00 | 0.00 |",
@@ -278,7 +317,7 @@ def test_seed_tables_on_a_study(tmp_path: Path) -> None:
         "advcl (SLF, L∞ ε_train=0.1)",
         "advcl (ALF, L∞ ε_train=0.1)",
     ]
-    assert method_eps.cells[0] == pytest.approx([91.0, 40.0, 5.0])
+    assert _means(method_eps)[0] == pytest.approx([91.0, 40.0, 5.0])
 
 
 def test_formats_escape_and_validate() -> None:
@@ -287,7 +326,7 @@ def test_formats_escape_and_validate() -> None:
         Table("t", "T", ("r",), [("a",), ("b",)], [("c",)], [[1.0]])
     t = Table("t", "T | x", ("r",), [("a|b",)], [("c",)], [[None]], caption="note")
     assert "a\\|b" in to_markdown(t) and to_markdown(t).endswith("\nnote\n")
-    assert to_text(t).splitlines()[-1].split() == ["a|b", "–"]
+    assert to_text(t).splitlines()[-2:] == ["a|b  –", "note"]
     assert (format_eps(8 / 255, "Linf"), format_eps(0.1, "Linf"), format_eps(0.5, "L2")) == (
         "8/255",
         "0.1",
@@ -307,8 +346,9 @@ def test_pivot_and_listing(tmp_path: Path) -> None:
     )
     table = pivot([r for r in rows if r["metric"] == "accuracy"], ["method"], "eps")
     assert table.rows == [("a",), ("b",)]
-    assert table.columns == [("eps=0",), ("eps=0.1",)]
-    assert table.cells == [[0.9, 0.5], [None, 0.3]]
+    assert table.columns == [("eps=0",), ("eps=0.1 PGD-20 α=ε/4",)]
+    assert _means(table) == [[90.0, 50.0], [None, 30.0]]  # accuracies: scale 100
+    assert to_text(table).splitlines()[3] == "a       90.00%                50.00%"
     assert pivot_spec({"rows": "method,protocol", "cols": "eps"}) == (
         ["method", "protocol"],
         "eps",
@@ -318,3 +358,99 @@ def test_pivot_and_listing(tmp_path: Path) -> None:
         pivot_spec({"cols": "eps"})
     flat = listing(rows)
     assert len(flat.rows) == 4 and flat.cells[-1] == [0.8]
+    assert flat.row_header[-4:] == ("attack", "n", "seed", "tags")
+    assert flat.rows[1][7:10] == ("PGD-20 α=ε/4", "100", "0")  # the attack's tag, n, seed
+    assert to_text(flat).splitlines()[-1].endswith("80.0000%")
+    assert to_csv(flat).splitlines()[0].endswith(",value (fraction)")
+    assert to_csv(flat).splitlines()[-1].endswith(",0.8")
+
+
+def _seeded(
+    seed: int, sa: float, ra: float, model: str = "simclr_slf", method: str = "simclr"
+) -> list[EvalRecord]:
+    ctx = RecordContext(f"{model}_s{seed}", method, "slf", "cifar10", seed=seed)
+    threat = {"norm": "Linf", "eps": 8 / 255}
+    return [
+        ctx.record("sa", sa, 100),
+        ctx.record("ra", ra, 100, **threat, **attacked("pgd")),
+        ctx.record("breakdown", ra, 100, **threat, **attacked("pgd")),
+    ]
+
+
+def test_seeds_are_shown_as_mean_std_and_count(tmp_path: Path) -> None:
+    stages = [
+        ({}, _seeded(s, sa, ra))
+        for s, sa, ra in ((0, 0.80, 0.36), (1, 0.82, 0.364), (2, 0.81, 0.356))
+    ]
+    stages.append(({}, _seeded(0, 0.70, 0.20, model="other", method="other")))  # one seed
+    rows = _rows(tmp_path, stages)
+    (table,) = finetune_columns_tables(rows) or [None]  # one protocol: no Table 3
+    assert table is None
+    (table,) = method_eps_tables(rows)
+    md = to_markdown(table)
+    # RA 36.0, 36.4, 35.6 → mean 36.00, sample std 0.40, over 3 seeds; SA 81.00 ± 1.00 (3)
+    assert "| simclr | 81.00 ± 1.00 (3) | 36.00 ± 0.40 (3) |" in md
+    assert "| other | 70.00 | 20.00 |" in md and "same seed" not in md
+    assert "Cells combining several records (seeds) show mean ± sample std" in md
+    (cell,) = [c for c in table.cells[0] if c.mean < 0.5]
+    assert (cell.n, cell.seeds) == (3, (0, 1, 2)) and cell.std == pytest.approx(0.004)
+    csv_lines = to_csv(table).splitlines()
+    assert csv_lines[0] == (
+        "Method / ε_test,clean 0 (fraction),clean 0 std,clean 0 n,"
+        "PGD-20 α=ε/4 8/255 (fraction),PGD-20 α=ε/4 8/255 std,PGD-20 α=ε/4 8/255 n"
+    )
+    mean, std, n = csv_lines[1].split(",")[4:7]
+    assert float(mean) == pytest.approx(0.36) and float(std) == pytest.approx(0.004) and n == "3"
+
+
+def test_cells_never_mix_attack_settings(tmp_path: Path) -> None:
+    """Two evaluations of one model that differ only in PGD steps, or only in the batch size:
+    every table keeps both numbers, each under its own label (issue 14)."""
+    ctx = _ctx("simclr")
+    pgd2 = {**CONFIGS["pgd"], "steps": 2}
+    small_batch = {**CONFIGS["pgd"], "batch_size": 64}
+    threat = {"norm": "Linf", "eps": 8 / 255, "attack": "pgd"}
+    records = [
+        ctx.record("sa", 0.8, 100),
+        ctx.record("ra", 0.36, 100, attack_config=CONFIGS["pgd"], **threat),
+        ctx.record("ra", 0.61, 100, attack_config=pgd2, **threat),
+        ctx.record("ra", 0.37, 100, attack_config=small_batch, **threat),
+    ]
+    rows = _rows(tmp_path, [({}, records)])
+    (pf,) = pretrain_finetune_tables(rows)
+    assert pf.flat_columns() == [
+        "cifar10 RA(%) PGD-20 α=ε/4 (batch_size=256)",
+        "cifar10 RA(%) PGD-2 α=ε/4",
+        "cifar10 RA(%) PGD-20 α=ε/4 (batch_size=64)",
+        "cifar10 SA(%)",
+    ]
+    assert _means(pf) == [[36.0, 61.0, 37.0, 80.0]]
+    (me,) = method_eps_tables(rows)
+    assert [c[0] for c in me.columns] == [
+        "clean",
+        "PGD-20 α=ε/4 (batch_size=256)",
+        "PGD-2 α=ε/4",
+        "PGD-20 α=ε/4 (batch_size=64)",
+    ]
+    assert _means(me) == [[80.0, 36.0, 61.0, 37.0]]
+    assert "PGD-2 α=ε/4: batch_size=256, loss=ce, restarts=1, step_size_rule=auto, steps=2" in (
+        me.caption
+    )
+
+
+def test_pivot_refuses_unknown_keys_and_mixed_metrics_and_names_merged_models(
+    tmp_path: Path,
+) -> None:
+    stages = [({}, _seeded(s, 0.8 + s / 100, 0.36)) for s in (0, 1)]
+    stages.append(({"protocol": "alf"}, _seeded(0, 0.7, 0.5, model="simclr_alf")))
+    rows = _rows(tmp_path, stages)
+    with pytest.raises(ValueError, match=r"unknown pivot key 'methd'; keys: .*\bmethod\b"):
+        pivot(rows, ["methd"], "eps")
+    with pytest.raises(ValueError, match=r"average different metrics \(breakdown, ra\)"):
+        pivot(rows, ["method"], "seed")  # RA and the breakdown's PGD share an attack tag
+    table = pivot([r for r in rows if r["metric"] == "sa"], ["method"], "eps")
+    # three models (two seeds of SLF, one ALF) in one cell: shown as such and named
+    assert to_text(table).splitlines()[3].split() == ["simclr", "77.00%", "±", "6.08", "(3)*"]
+    assert "differ in protocol;" in table.caption and "same seed" in table.caption
+    by_protocol = pivot([r for r in rows if r["metric"] == "sa"], ["method", "protocol"], "eps")
+    assert "differ in" not in by_protocol.caption

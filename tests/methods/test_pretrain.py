@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import lightning as L
 import pytest
 import torch
+import yaml
 
 from robustssl.methods import NonFiniteLossError, PretrainConfig, pretrain
 from robustssl.methods.registry import METHODS
@@ -152,3 +154,81 @@ def test_ddp_two_cpu_processes(tiny_fmnist: Path, tmp_path: Path) -> None:
     assert summary["status"] == "complete"
     weights = load_weights(result.run_dir / "method.safetensors")
     assert all(torch.isfinite(v).all() for v in weights.values())
+
+
+class _CrashMidEpoch(L.Callback):
+    """Makes the first epoch last at least 2 s, then kills the run after some steps of its
+    second epoch were logged."""
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        if trainer.current_epoch == 0:
+            time.sleep(2.0)
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        if trainer.current_epoch == 1 and batch_idx == 2:
+            raise RuntimeError("simulated kill")
+
+
+def _clock_seconds(checkpoint: Path) -> float:
+    state = torch.load(checkpoint, weights_only=False)["callbacks"]
+    return next(v for k, v in state.items() if "TrainClock" in k)["seconds"]
+
+
+def _segment_seconds(run: Path) -> float:
+    return json.loads((run / "summary.json").read_text())["train_seconds"]
+
+
+def test_resume_of_a_complete_run_changes_nothing(
+    tiny_fmnist: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from robustssl.cli import main
+
+    cfg = _config(tiny_fmnist, tmp_path / "runs")
+    first = pretrain(cfg)
+    run = first.run_dir
+    files = ("summary.json", "metrics.csv", "encoder.safetensors", "method.safetensors")
+    before = {name: (run / name).read_bytes() for name in files}
+    again = pretrain(cfg, resume=True)
+    assert {name: (run / name).read_bytes() for name in files} == before  # byte-identical
+    assert again.already_complete and again.metrics == first.metrics
+    assert "knn_top1" in again.metrics and again.seconds == pytest.approx(first.seconds)
+    assert (
+        load_weights_metadata(run / "encoder.safetensors")["metrics"]["knn_top1"]
+        == (first.metrics["knn_top1"])
+    )
+    assert sorted(p.name for p in (run / "csv").iterdir()) == ["version_0"]  # no new segment
+    cfg_file = tmp_path / "pretrain.yaml"
+    cfg_file.write_text(yaml.safe_dump(cfg.model_dump(mode="json")))
+    assert main(["pretrain", "--config", str(cfg_file), "--resume"]) == 0
+    assert "already complete" in capsys.readouterr().out
+    assert {name: (run / name).read_bytes() for name in files} == before
+    with pytest.raises(ValueError, match="differs"):  # a changed config is still refused
+        pretrain(_config(tiny_fmnist, tmp_path / "runs", temperature=0.3), resume=True)
+
+
+def test_resume_keeps_cumulative_seconds_and_no_duplicate_steps(
+    tiny_fmnist: Path, tmp_path: Path
+) -> None:
+    import csv
+
+    cfg = _config(tiny_fmnist, tmp_path / "runs")
+    cfg.trainer.log_every_n_steps = 1
+    with pytest.raises(RuntimeError, match="simulated kill"):
+        pretrain(cfg, extra_callbacks=[_CrashMidEpoch()])
+    run = tmp_path / "runs" / "run"
+    with (run / "csv" / "version_0" / "metrics.csv").open() as f:
+        first = list(csv.DictReader(f))
+    assert any(r["epoch"] == "1" and r.get("train/loss_step") for r in first)  # logged, then lost
+    first_seconds = _clock_seconds(run / "checkpoints" / "last.ckpt")  # epoch 0, with the sleep
+    assert first_seconds >= 2.0
+    start = time.perf_counter()
+    resumed = pretrain(cfg, resume=True)
+    wall = time.perf_counter() - start
+    with (run / "metrics.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    step_rows = [(r["epoch"], r["step"]) for r in rows if r.get("train/loss_step")]
+    assert len(step_rows) == len(set(step_rows)) and len(step_rows) >= 4  # no step twice
+    assert {r["epoch"] for r in rows} == {"0", "1"}
+    # train_seconds sums the segments: the first one's epoch (from the checkpoint) + this one's
+    assert _segment_seconds(run) == pytest.approx(resumed.seconds)
+    assert first_seconds < resumed.seconds <= first_seconds + wall

@@ -6,7 +6,8 @@ models and losses, never methods or training (ARCHITECTURE.md layer 4).
 
 from robustssl.attacks.apgd import APGD, apgd_checkpoints
 from robustssl.attacks.autoattack import ATTACKS, VERSIONS, AutoAttack, AutoAttackResult
-from robustssl.attacks.base import Attack, check_inputs
+from robustssl.attacks.base import Attack
+from robustssl.attacks.checks import LARGE_EPS_HINT, check_batch, check_eps, check_inputs
 from robustssl.attacks.core import AttackOutput, evaluate, maximise, pgd_run
 from robustssl.attacks.diagnostics import (
     Finding,
@@ -41,6 +42,7 @@ __all__ = [
     "ATTACKS",
     "FAB",
     "FGSM",
+    "LARGE_EPS_HINT",
     "NORMS",
     "PGD",
     "PLB",
@@ -61,6 +63,8 @@ __all__ = [
     "apgd_checkpoints",
     "attack_mode",
     "canonical_norm",
+    "check_batch",
+    "check_eps",
     "check_gradient_masking",
     "check_inputs",
     "classifier_objective",

@@ -262,8 +262,9 @@ class APGD(Attack):
         eot_iter: int = 1,
         seed: int = 0,
         model_mode: ModelMode = "eval",
+        allow_large_eps: bool = False,
     ) -> None:
-        super().__init__(model, norm, eps, seed, model_mode)
+        super().__init__(model, norm, eps, seed, model_mode, allow_large_eps)
         if self.norm not in APGD_NORMS:
             raise ValueError(
                 f"APGD supports norms {', '.join(APGD_NORMS)}, got {norm!r} (use PGD or FAB for L1)"
@@ -279,6 +280,18 @@ class APGD(Attack):
             raise ValueError(f"rho must be in [0, 1], got {rho}")
         self.steps, self.n_restarts, self.loss, self.targeted = steps, n_restarts, loss, targeted
         self.n_target_classes, self.rho, self.eot_iter = n_target_classes, rho, eot_iter
+
+    def settings(self) -> dict[str, object]:
+        out = {
+            **super().settings(),
+            "steps": self.steps,
+            "restarts": self.n_restarts,
+            "loss": self.loss,
+            "targeted": self.targeted,
+            "rho": self.rho,
+            "eot_iter": self.eot_iter,
+        }
+        return {**out, "n_target_classes": self.n_target_classes} if self.targeted else out
 
     def perturb(
         self, x: Tensor, y: Tensor, generator: torch.Generator, active: Tensor | None

@@ -19,7 +19,8 @@ import torch
 from torch import Tensor, nn
 
 from robustssl.attacks.apgd import APGD
-from robustssl.attacks.base import Attack, check_inputs
+from robustssl.attacks.base import Attack
+from robustssl.attacks.checks import check_batch, check_eps
 from robustssl.attacks.fab import FAB
 from robustssl.attacks.mode import ModelMode, attack_mode
 from robustssl.attacks.square import Square
@@ -64,7 +65,9 @@ class AutoAttack:
     bounds memory; ``state_path`` (a .safetensors file) is written after every attack and, when it
     exists, the run resumes after the attacks it records. ``fast_model`` runs the attacks on the
     model's :func:`~robustssl.attacks.twin.inference_twin` (BN folded, channels-last: the same
-    function, 1.5–2× faster on CPU) when the model is attacked in eval mode.
+    function, 1.5–2× faster on CPU) when the model is attacked in eval mode. Inputs are checked as
+    for every attack (:mod:`robustssl.attacks.checks`); an L∞ ``eps`` ≥ 1 needs
+    ``allow_large_eps=True``.
     """
 
     def __init__(
@@ -79,8 +82,11 @@ class AutoAttack:
         progress: bool = True,
         model_mode: ModelMode = "eval",
         fast_model: bool = True,
+        allow_large_eps: bool = False,
     ) -> None:
         self.model, self.threat = model, ThreatModel(norm, eps)  # type: ignore[arg-type]
+        check_eps(self.threat.norm, self.threat.eps, allow_large_eps=allow_large_eps)
+        self.allow_large_eps = allow_large_eps
         self.version, self.seed = version, seed
         self.attacks = _attack_names(version, attacks)
         if self.threat.norm == "L1" and {"apgd-ce", "apgd-t", "apgd-dlr", "square"} & set(
@@ -98,12 +104,29 @@ class AutoAttack:
     def __call__(self, x: Tensor, y: Tensor) -> Tensor:
         return self.run(x, y).x_adv
 
+    def settings(self) -> dict[str, object]:
+        """Every setting besides (norm, ε, seed) that changes the result: the version and its
+        attack list (each with the official settings :meth:`build` gives it), the batch size
+        (each chunk draws from the seed anew), the model mode and the inference twin."""
+        return {
+            "attack": "AutoAttack",
+            "version": self.version,
+            "attacks": list(self.attacks),
+            "batch_size": self.batch_size,
+            "model_mode": self.model_mode,
+            "fast_model": self.fast_model,
+        }
+
     def build(self, name: str, num_classes: int, model: nn.Module | None = None) -> Attack:
         """The configured attack ``name`` (official settings for this version) on ``model``
         (default: the attacked model)."""
         model = self.model if model is None else model
         common = dict(
-            norm=self.threat.norm, eps=self.threat.eps, seed=self.seed, model_mode=self.model_mode
+            norm=self.threat.norm,
+            eps=self.threat.eps,
+            seed=self.seed,
+            model_mode=self.model_mode,
+            allow_large_eps=self.allow_large_eps,
         )
         restarts = 5 if self.version == "plus" and name in ("apgd-ce", "apgd-dlr", "fab") else 1
         eot = 20 if self.version == "rand" else 1
@@ -123,12 +146,11 @@ class AutoAttack:
         return Square(model, n_queries=5000, p_init=0.8, **common)
 
     def run(self, x: Tensor, y: Tensor, state_path: str | Path | None = None) -> AutoAttackResult:
-        check_inputs(x, y)
+        num_classes = check_batch(self.model, x, y)
+        _check_classes(self.attacks, num_classes)
         x, state = x.detach(), Path(state_path) if state_path is not None else None
         meta = self._meta(x, y)
         with attack_mode(self.model, self.model_mode):
-            logits = self._predict(x[: min(len(x), 2)])
-            _check_classes(self.attacks, logits.shape[1])
             result = self._restore(state, meta, x) if state and state.exists() else None
             if result is None:
                 result = AutoAttackResult(x.clone(), self._correct(x, y))
@@ -140,7 +162,7 @@ class AutoAttack:
             for name in bar:
                 bar.set_postfix(attack=name, robust=f"{result.robust_accuracy:.2%}")
                 start = time.perf_counter()
-                self._attack(self.build(name, logits.shape[1], twin), x, y, result)
+                self._attack(self.build(name, num_classes, twin), x, y, result)
                 result.seconds[name] = time.perf_counter() - start
                 result.accuracy[name] = _mean(result.robust)
                 self._save(state, meta, result)

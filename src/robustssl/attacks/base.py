@@ -1,8 +1,9 @@
 """The classifier-attack base: ``attack(x, y) -> x_adv`` with x in [0,1], ε in pixel units.
 
-One small base class behind every attack (like torchattacks'): it checks inputs, puts the model in
-the stated mode for the attack and restores it, seeds a fresh generator per call (the same seed and
-inputs give the same x_adv) and restricts work to the samples asked for.
+One small base class behind every attack (like torchattacks'): it checks inputs (the shared
+:mod:`robustssl.attacks.checks`: labels, NaN/inf, dtype, empty batch, an L∞ ε ≥ 1), puts the model
+in the stated mode for the attack and restores it, seeds a fresh generator per call (the same seed
+and inputs give the same x_adv) and restricts work to the samples asked for.
 """
 
 from __future__ import annotations
@@ -13,28 +14,11 @@ from abc import ABC, abstractmethod
 import torch
 from torch import Tensor, nn
 
+from robustssl.attacks.checks import check_batch, check_eps
 from robustssl.attacks.core import AttackOutput
 from robustssl.attacks.mode import ModelMode, attack_mode
 from robustssl.attacks.threat import ThreatModel
 from robustssl.utils import make_generator
-
-
-def check_inputs(x: Tensor, y: Tensor) -> None:
-    """Clear errors for the usual mistakes, before any compute."""
-    if not isinstance(x, Tensor) or x.dim() < 2 or not x.is_floating_point():
-        raise ValueError("x must be a float tensor of shape (B, C, H, W) (or (B, d)) in [0, 1]")
-    if not isinstance(y, Tensor) or y.shape != x.shape[:1] or y.dtype != torch.long:
-        raise ValueError(
-            f"y must be a long tensor of shape ({len(x)},), got "
-            f"{getattr(y, 'dtype', type(y).__name__)} of shape {tuple(getattr(y, 'shape', ()))}"
-        )
-    if y.device != x.device:
-        raise ValueError(f"x is on {x.device} but y on {y.device}; move both to one device")
-    if x.numel() and (float(x.min()) < 0.0 or float(x.max()) > 1.0):
-        raise ValueError(
-            "x must be in [0, 1]: attacks work in pixel space; put normalisation inside the model "
-            "(robustssl.models.Normalize)"
-        )
 
 
 class Attack(ABC):
@@ -47,11 +31,15 @@ class Attack(ABC):
         eps: float = 8 / 255,
         seed: int = 0,
         model_mode: ModelMode = "eval",
+        allow_large_eps: bool = False,
     ) -> None:
         self.model = model
         self.threat = ThreatModel(norm, eps)  # type: ignore[arg-type]
+        self.allow_large_eps = allow_large_eps
+        check_eps(self.threat.norm, self.threat.eps, allow_large_eps=allow_large_eps)
         self.seed = seed
         self.model_mode = model_mode
+        self._classes: dict[int, int] = {}  # id(model) → classes; shared by copies (with_eps)
         make_generator(seed)  # validates the seed now rather than at the first call
 
     @property
@@ -66,7 +54,16 @@ class Attack(ABC):
         """A copy attacking at another radius (for ε-sweeps)."""
         clone = copy.copy(self)
         clone.threat = self.threat.with_eps(eps)
+        check_eps(clone.norm, clone.eps, allow_large_eps=self.allow_large_eps)
         return clone
+
+    def check(self, x: Tensor, y: Tensor, active: Tensor | None = None) -> None:
+        """The shared input checks (:func:`robustssl.attacks.checks.check_batch`), with the
+        model's class count found once per model."""
+        classes = self._classes.get(id(self.model))
+        self._classes[id(self.model)] = check_batch(self.model, x, y, classes)
+        if active is not None and (active.shape != y.shape or active.dtype != torch.bool):
+            raise ValueError(f"active must be a bool mask of shape ({len(y)},)")
 
     def __call__(self, x: Tensor, y: Tensor) -> Tensor:
         return self.run(x, y).x_adv
@@ -75,9 +72,7 @@ class Attack(ABC):
         self, x: Tensor, y: Tensor, active: Tensor | None = None, **options: Tensor
     ) -> AttackOutput:
         """Attack the samples in ``active`` (default: all); the others come back unchanged."""
-        check_inputs(x, y)
-        if active is not None and (active.shape != y.shape or active.dtype != torch.bool):
-            raise ValueError(f"active must be a bool mask of shape ({len(y)},)")
+        self.check(x, y, active)
         x = x.detach()
         with attack_mode(self.model, self.model_mode):
             out = self.perturb(x, y, make_generator(self.seed), active, **options)
@@ -89,6 +84,12 @@ class Attack(ABC):
         self, x: Tensor, y: Tensor, generator: torch.Generator, active: Tensor | None
     ) -> AttackOutput:
         """x_adv for the active samples (the model is already in attack mode)."""
+
+    def settings(self) -> dict[str, object]:
+        """Every setting besides (norm, ε, seed) that changes this attack's numbers, as plain JSON
+        values (results record them: :mod:`robustssl.evaluation.provenance`). Subclasses add
+        theirs."""
+        return {"attack": type(self).__name__, "model_mode": self.model_mode}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(norm={self.norm}, eps={self.eps:g}, seed={self.seed})"

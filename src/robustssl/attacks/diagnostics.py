@@ -18,7 +18,7 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
-from robustssl.attacks.base import check_inputs
+from robustssl.attacks.checks import check_batch
 from robustssl.attacks.core import evaluate
 from robustssl.attacks.mode import ModelMode, attack_mode, clean_correct
 from robustssl.attacks.objective import classifier_objective
@@ -189,7 +189,9 @@ def check_large_eps(
     """PGD at a very large ε (e.g. 0.5 in L∞) must drive the accuracy to about zero; if it does
     not, the attack is blocked rather than the model robust."""
     correct = clean_correct(model, x, y, model_mode)
-    attack = PGD(model, norm, eps, steps=steps, seed=seed, model_mode=model_mode)
+    attack = PGD(  # a very large ε is the point of this check
+        model, norm, eps, steps=steps, seed=seed, model_mode=model_mode, allow_large_eps=True
+    )
     acc = float((correct & ~attack.run(x, y, active=correct).success).float().mean())
     seen = f"PGD-{steps} at ε = {eps:g} ({norm}) leaves {acc:.1%} accuracy"
     if acc <= max_accuracy:
@@ -313,7 +315,7 @@ def check_gradient_masking(
     probability outputs, randomised outputs, vanishing gradients, accuracy at a very large ε
     (default :func:`default_large_eps`), PGD-``steps`` vs PGD-``more_steps`` × ``restarts``, and
     Square (``queries``) vs the white-box attacks. x in [0,1], ε in pixel units."""
-    check_inputs(x, y)
+    check_batch(model, x, y)
     norm, t = canonical_norm(norm), thresholds or Thresholds()
     x, y = x[:n_points].detach(), y[:n_points]
     with attack_mode(model, model_mode), torch.no_grad():

@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from robustssl.attacks.base import Attack, check_inputs
+from robustssl.attacks.base import Attack
 from robustssl.attacks.core import AttackOutput
 from robustssl.attacks.mode import ModelMode, attack_mode
 from robustssl.attacks.threat import flat_norms
@@ -109,8 +109,9 @@ class FAB(Attack):
         beta: float = 0.9,
         seed: int = 0,
         model_mode: ModelMode = "eval",
+        allow_large_eps: bool = False,
     ) -> None:
-        super().__init__(model, norm, eps, seed, model_mode)
+        super().__init__(model, norm, eps, seed, model_mode, allow_large_eps)
         if steps < 1 or n_restarts < 1 or n_target_classes < 1:
             raise ValueError(
                 f"need steps, n_restarts and n_target_classes ≥ 1, got {steps}, {n_restarts}, "
@@ -124,6 +125,18 @@ class FAB(Attack):
         self.steps, self.n_restarts = steps, n_restarts
         self.targeted, self.n_target_classes = targeted, n_target_classes
         self.alpha_max, self.eta, self.beta = alpha_max, eta, beta
+
+    def settings(self) -> dict[str, object]:
+        out = {
+            **super().settings(),
+            "steps": self.steps,
+            "restarts": self.n_restarts,
+            "targeted": self.targeted,
+            "alpha_max": self.alpha_max,
+            "eta": self.eta,
+            "beta": self.beta,
+        }
+        return {**out, "n_target_classes": self.n_target_classes} if self.targeted else out
 
     def perturb(
         self, x: Tensor, y: Tensor, generator: torch.Generator, active: Tensor | None
@@ -139,9 +152,7 @@ class FAB(Attack):
         """(x_adv, radius): per sample the smallest adversarial point found and its ‖δ‖ — 0 where
         x is already misclassified, inf (and x_adv = x) where none was found, NaN where the
         sample is not active. ε only scales the random restarts."""
-        check_inputs(x, y)
-        if active is not None and (active.shape != y.shape or active.dtype != torch.bool):
-            raise ValueError(f"active must be a bool mask of shape ({len(y)},)")
+        self.check(x, y, active)
         x = x.detach()
         with attack_mode(self.model, self.model_mode):
             best_x, best_norm = self._search(x, y, make_generator(self.seed), active, stop_at=0.0)

@@ -36,8 +36,9 @@ class PGD(Attack):
         select: Literal["best", "last"] = "best",
         seed: int = 0,
         model_mode: ModelMode = "eval",
+        allow_large_eps: bool = False,
     ) -> None:
-        super().__init__(model, norm, eps, seed, model_mode)
+        super().__init__(model, norm, eps, seed, model_mode, allow_large_eps)
         if steps < 1 or restarts < 1:
             raise ValueError(f"need steps ≥ 1 and restarts ≥ 1, got {steps}, {restarts}")
         if step_size is not None and step_size <= 0:
@@ -51,6 +52,24 @@ class PGD(Attack):
     @property
     def step_size(self) -> float:
         return 2.5 * self.eps / self.steps if self._step_size is None else self._step_size
+
+    def step_settings(self) -> dict[str, object]:
+        """The step size as set: a fixed α, or the rule that gives α from (norm, ε, steps)."""
+        if self._step_size is not None:
+            return {"step_size": self._step_size}
+        return {"step_size_rule": "madry"}
+
+    def settings(self) -> dict[str, object]:
+        return {
+            **super().settings(),
+            "steps": self.steps,
+            **self.step_settings(),
+            "restarts": self.restarts,
+            "loss": self.loss,
+            "random_start": self.random_start,
+            "early_stop": self.early_stop,
+            "select": self.select,
+        }
 
     def run_targeted(
         self, x: Tensor, y: Tensor, target: Tensor, active: Tensor | None = None
@@ -97,6 +116,7 @@ class FGSM(PGD):
         loss: str = "ce",
         seed: int = 0,
         model_mode: ModelMode = "eval",
+        allow_large_eps: bool = False,
     ) -> None:
         super().__init__(
             model,
@@ -110,8 +130,12 @@ class FGSM(PGD):
             select="last",
             seed=seed,
             model_mode=model_mode,
+            allow_large_eps=allow_large_eps,
         )
 
     @property
     def step_size(self) -> float:
         return self.eps
+
+    def settings(self) -> dict[str, object]:
+        return {"attack": "FGSM", "model_mode": self.model_mode, "loss": self.loss}

@@ -40,7 +40,7 @@ from dataclasses import dataclass, fields
 import torch
 from torch import Tensor, nn
 
-from robustssl.attacks.base import Attack, check_inputs
+from robustssl.attacks.base import Attack
 from robustssl.attacks.core import AttackOutput, evaluate
 from robustssl.attacks.mode import ModelMode, attack_mode
 from robustssl.attacks.objective import (
@@ -101,8 +101,9 @@ class PLB(Attack):
         start_steps: int = 20,
         seed: int = 0,
         model_mode: ModelMode = "eval",
+        allow_large_eps: bool = False,
     ) -> None:
-        super().__init__(model, norm, eps, seed, model_mode)
+        super().__init__(model, norm, eps, seed, model_mode, allow_large_eps)
         if self.norm == "L1":
             raise ValueError("PLB supports norm 'L2' or 'Linf' (module doc); use FAB for L1")
         if steps < 1 or levels < 1 or bisection < 0 or start_steps < 0:
@@ -115,6 +116,17 @@ class PLB(Attack):
         self.steps, self.levels, self.mu, self.step_init = steps, levels, mu, step_init
         self.bisection, self.start_steps = bisection, start_steps
 
+    def settings(self) -> dict[str, object]:
+        return {
+            **super().settings(),
+            "steps": self.steps,
+            "levels": self.levels,
+            "mu": list(self.mu),
+            "step_init": self.step_init,
+            "bisection": self.bisection,
+            "start_steps": self.start_steps,
+        }
+
     def perturb(
         self, x: Tensor, y: Tensor, generator: torch.Generator, active: Tensor | None
     ) -> AttackOutput:
@@ -126,9 +138,7 @@ class PLB(Attack):
     def search(self, x: Tensor, y: Tensor, active: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """(x_adv, radii): the smallest misclassified point found per sample and its ‖δ‖_p
         (x itself where the radius is 0, inf or nan)."""
-        check_inputs(x, y)
-        if active is not None and (active.shape != y.shape or active.dtype != torch.bool):
-            raise ValueError(f"active must be a bool mask of shape ({len(y)},)")
+        self.check(x, y, active)
         with attack_mode(self.model, self.model_mode):
             x_adv, radius = self._search(x.detach(), y, active, stop=-1.0)
         return x_adv.detach(), radius

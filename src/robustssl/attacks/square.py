@@ -92,6 +92,11 @@ def _signs(shape: tuple[int, ...], generator: torch.Generator) -> Tensor:
     return torch.randint(0, 2, shape, generator=generator).float() * 2 - 1
 
 
+def _check_images(x: Tensor) -> None:
+    if isinstance(x, Tensor) and x.dim() != 4:
+        raise ValueError(f"Square needs image batches (B, C, H, W), got shape {tuple(x.shape)}")
+
+
 class Square(Attack):
     """``Square(model, norm, eps, n_queries, p_init, n_restarts, seed)``: success where a
     misclassified point in the ε-ball was found; x_adv is the best point found (lowest margin) and
@@ -109,8 +114,9 @@ class Square(Attack):
         seed: int = 0,
         model_mode: ModelMode = "eval",
         rescale_schedule: bool = False,
+        allow_large_eps: bool = False,
     ) -> None:
-        super().__init__(model, norm, eps, seed, model_mode)
+        super().__init__(model, norm, eps, seed, model_mode, allow_large_eps)
         if self.norm == "L1":
             raise ValueError("Square supports norm 'Linf' and 'L2'; for L1 use FAB or PGD")
         if n_queries < 0 or n_restarts < 1 or not 0.0 < p_init <= 1.0:
@@ -121,11 +127,23 @@ class Square(Attack):
         self.n_queries, self.p_init, self.n_restarts = n_queries, p_init, n_restarts
         self.rescale_schedule = rescale_schedule
 
+    def settings(self) -> dict[str, object]:
+        return {
+            **super().settings(),
+            "queries": self.n_queries,
+            "p_init": self.p_init,
+            "restarts": self.n_restarts,
+            "rescale_schedule": self.rescale_schedule,
+        }
+
+    def check(self, x: Tensor, y: Tensor, active: Tensor | None = None) -> None:
+        _check_images(x)  # before the shared checks run the model on x
+        super().check(x, y, active)
+
     def perturb(
         self, x: Tensor, y: Tensor, generator: torch.Generator, active: Tensor | None
     ) -> AttackOutput:
-        if x.dim() != 4:
-            raise ValueError(f"Square needs image batches (B, C, H, W), got shape {tuple(x.shape)}")
+        _check_images(x)
         n = len(x)
         todo = torch.ones(n, dtype=torch.bool, device=x.device) if active is None else active
         out = _unbroken(x.clone())

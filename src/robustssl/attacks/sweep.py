@@ -19,7 +19,8 @@ from typing import Protocol
 import torch
 from torch import Tensor, nn
 
-from robustssl.attacks.base import Attack, check_inputs
+from robustssl.attacks.base import Attack
+from robustssl.attacks.checks import check_batch, check_eps
 from robustssl.attacks.mode import clean_correct
 from robustssl.utils.progress import tqdm
 
@@ -62,7 +63,7 @@ def _sorted_eps(eps_list: Sequence[float]) -> list[float]:
 
 def _curve(robust: Tensor, eps: list[float], attack: str, norm: str) -> RobustnessCurve:
     n = robust.shape[1]
-    accuracy = robust.double().mean(1).tolist() if n else [math.nan] * len(eps)
+    accuracy = robust.double().mean(1).tolist()
     return RobustnessCurve(eps, accuracy, robust, n, attack, norm)
 
 
@@ -79,10 +80,14 @@ def robust_accuracy_curve(
     Clean correctness first (ε = 0 rows are the clean accuracy; no attack is run there); then, at
     each ε, ``attack.with_eps(ε).run(x, y, active=survivors)`` on the points still robust. A point
     counts as broken when the attack reports success (the attack's own check). Never higher than
-    independent per-ε runs; cheaper, since broken points are not attacked again.
+    independent per-ε runs; cheaper, since broken points are not attacked again. Inputs are
+    checked as by every attack (:mod:`robustssl.attacks.checks`), each ε of ``eps_list`` against
+    the attack's ``allow_large_eps``.
     """
-    check_inputs(x, y)
+    check_batch(model, x, y)
     eps = _sorted_eps(eps_list)
+    for e in eps:
+        check_eps(attack.norm, e, allow_large_eps=attack.allow_large_eps, name="eps_list entry")
     alive = clean_correct(model, x, y)
     rows = []
     for e in tqdm(eps, desc=f"ε-sweep {type(attack).__name__}", disable=not progress, leave=False):

@@ -40,8 +40,18 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(cfg.model_dump(mode="json"), indent=2))
         return 0
     result = finetune(cfg, resume=args.resume)
-    shown = ", ".join(
-        f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in result.metrics.items()
-    )
-    print(f"run {result.run_dir}: {shown} ({result.seconds:.0f} s of training)")
+    print(format_finetune_result(result.run_dir, result.metrics, result.seconds))
     return 0
+
+
+def format_finetune_result(run_dir: Path, metrics: dict[str, object], seconds: float) -> str:
+    """The finished run: its clean accuracy labelled as measured on the full test set (not the
+    first n points `robustssl evaluate` calls SA), then the other metrics."""
+    from robustssl.cli.show import format_metrics
+
+    clean, points = metrics.get("clean_accuracy"), metrics.get("test_samples", "all")
+    others = format_metrics({k: v for k, v in metrics.items() if k != "clean_accuracy"})
+    head = f"run {run_dir}: "
+    if isinstance(clean, float):
+        head += f"clean accuracy {100 * clean:.2f}% on the full test set ({points} points); "
+    return f"{head}{others} ({seconds:.0f} s of training)"

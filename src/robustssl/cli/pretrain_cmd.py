@@ -31,6 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from robustssl.cli.show import format_metrics
     from robustssl.methods import PretrainConfig, pretrain
     from robustssl.utils.config import load_config
 
@@ -39,8 +40,8 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(cfg.model_dump(mode="json"), indent=2))
         return 0
     result = pretrain(cfg, resume=args.resume)
-    shown = ", ".join(
-        f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in result.metrics.items()
-    )
+    if result.already_complete:
+        print(f"run {result.run_dir} is already complete; nothing was changed")
+    shown = format_metrics(result.metrics)
     print(f"run {result.run_dir}: {shown} ({result.seconds:.0f} s of training)")
     return 0

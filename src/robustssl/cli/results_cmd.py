@@ -12,9 +12,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "results",
         help="show a study's results (filter, pivot, export CSV)",
         description="Print the records of STUDY_DIR/results.sqlite as a table, filtered with "
-        "key=value pairs and optionally pivoted; --csv writes what is shown. Keys: metric, "
-        "method, protocol, threat, eps_train, label_fraction, model, dataset, norm, eps, attack, "
-        "seed, stage, kind, tags.<name>. See docs/experiments.md.",
+        "key=value pairs and optionally pivoted; accuracies are shown in %, --csv writes the "
+        "stored fractions at full precision. Keys: metric, method, protocol, threat, eps_train, "
+        "label_fraction, model, dataset, norm, eps, attack, attack_tag, n, subset, seed, stage, "
+        "kind, tags.<name>; an unknown key or metric is an error. See docs/experiments.md.",
     )
     parser.add_argument("study", type=Path, help="study directory (holds results.sqlite)")
     parser.add_argument(
@@ -37,7 +38,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         nargs="+",
         default=None,
         metavar="rows=…|cols=…|value=…",
-        help="pivot, e.g. rows=method,protocol cols=eps value=value (the mean per cell)",
+        help="pivot, e.g. rows=method,protocol cols=eps value=value (mean ± std (n) per cell, "
+        "columns split by attack tag)",
+    )
+    parser.add_argument(
+        "--csv",
+        type=Path,
+        default=None,
+        help="also write the table as CSV (stored fractions, full precision)",
     )
     parser.add_argument("--csv", type=Path, default=None, help="also write the table as CSV")
     parser.add_argument(
@@ -64,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     from robustssl.cli.paths import check_output_file
     from robustssl.experiments.formats import to_csv, to_text
     from robustssl.experiments.rebuild import rebuild_store
-    from robustssl.experiments.store import ResultsStore
+    from robustssl.experiments.store import ROW_KEYS, ResultsStore, check_keys
     from robustssl.experiments.tables import listing, pivot, pivot_spec
 
     if args.csv is not None:
@@ -83,6 +91,8 @@ def run(args: argparse.Namespace) -> int:
                 f"ingested {run_dir}: {done.inserted} new, {done.updated} updated, "
                 f"{done.unchanged} unchanged records from {len(done.files)} file(s)"
             )
+        if spec is not None:
+            check_keys([*spec[0], spec[1], spec[2]], ROW_KEYS, store.tag_names(), "pivot")
         rows = store.rows(**filters)
     if not rows:
         print(f"no records match {filters or '(no filter)'} in {args.study}")

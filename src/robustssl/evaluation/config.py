@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from robustssl.attacks.checks import LARGE_EPS_HINT
 from robustssl.attacks.step_size import StepRule
 from robustssl.attacks.threat import canonical_norm
 
@@ -55,10 +56,7 @@ def check_eps(norm: str, eps: float, key: str, allow_zero: bool = False) -> None
         bound = "≥ 0" if allow_zero else "> 0"
         raise ValueError(f"{key} = {eps!r}: ε must be finite and {bound} (pixel units, e.g. 8/255)")
     if norm == "Linf" and eps >= 1:
-        raise ValueError(
-            f"{key} = {eps!r}: an L∞ ε ≥ 1 covers the whole [0,1] image box; pixel-unit ε is "
-            "usually 8/255 ≈ 0.031 (CIFAR) or 0.1 (Fashion-MNIST). Did you mean ε/255?"
-        )
+        raise ValueError(f"{key} = {eps!r}: {LARGE_EPS_HINT}")  # the attacks' own words
 
 
 def check_attack(name: str, key: str, allowed: tuple[str, ...] = ATTACK_NAMES) -> str:

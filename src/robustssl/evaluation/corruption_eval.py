@@ -75,6 +75,7 @@ def corruption_records(
                 norm=norm,
                 eps=eps,
                 attack="pgd",
+                attack_config=runner.attack_config("pgd", norm, eps),
                 tags=tags,
             )
             for norm, eps in threats
@@ -101,6 +102,7 @@ def _means(
                 norm=norm,
                 eps=eps,
                 attack=attack,
+                attack_config=rs[0].attack_config,
                 tags=tags,
                 info=info,
             )

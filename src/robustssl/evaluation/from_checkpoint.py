@@ -67,8 +67,11 @@ def _get(meta: dict[str, Any], *paths: str) -> Any:
     return None
 
 
-def describe(meta: dict[str, Any], name: str, dataset: str, seed: int) -> RecordContext:
-    """The record context from a checkpoint's metadata (finetune / pretraining run configs)."""
+def describe(
+    meta: dict[str, Any], name: str, dataset: str, seed: int, subset: str | None = None
+) -> RecordContext:
+    """The record context from a checkpoint's metadata (finetune / pretraining run configs);
+    ``subset`` names the test points (``test[0:1000]``: the first 1000 of the test split)."""
     pretraining = _get(meta, "pretrained.method", "pretrained.config.method", "pretraining")
     finetune = _get(meta, "finetune.protocol", "protocol")
     return RecordContext(
@@ -77,6 +80,7 @@ def describe(meta: dict[str, Any], name: str, dataset: str, seed: int) -> Record
         finetune=str(finetune) if finetune is not None else None,
         dataset=dataset,
         seed=seed,
+        subset=subset,
     )
 
 
@@ -122,7 +126,7 @@ def evaluate_checkpoint(target: str | Path, cfg: EvaluateConfig) -> CheckpointEv
     n = len(data) if cfg.data.n is None else min(cfg.data.n, len(data))
     x, y = data.get_batch(torch.arange(n))
     x = convert_channels(x, spec.in_channels) if convert else x
-    ctx = describe(meta, name, dataset, cfg.seed)
+    ctx = describe(meta, name, dataset, cfg.seed, f"{cfg.data.split}[0:{n}]")
     expected = _get(meta, "input_shape")
     out_dir = evaluation_dir(base, cfg.name)
     shape = tuple(expected) if expected is not None else None

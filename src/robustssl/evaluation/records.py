@@ -5,6 +5,14 @@ of seed 000 Figure 14, feature-difference norms of seed 000 Tables 2–3, diagno
 list of :class:`EvalRecord`. They are written as JSON to ``<run>/evaluation/<name>/records.json``;
 writing to an existing file merges: a new record replaces an old one with the same identity
 (everything except value, info, code version and time), and all other old records are kept.
+
+The identity holds every setting that can change a number (issue 14): the threat model (norm, ε),
+the attack and its full settings (``attack_config``, see :mod:`robustssl.evaluation.provenance`),
+the number of points ``n`` and which points (``subset``, e.g. ``test[0:1000]``), the seed, and the
+``tags``. A record that names an attack without giving its settings — every record of a
+format-1 file, which had no ``attack_config`` / ``subset`` — gets them marked unknown
+(``{"name": "pgd", "unknown": true}``): it never merges with a record whose settings are known,
+and tables label it ``PGD (settings unknown)``.
 """
 
 from __future__ import annotations
@@ -18,12 +26,36 @@ from pathlib import Path
 from typing import Any
 
 from robustssl import __version__
+from robustssl.evaluation.provenance import attack_tag, unknown_config
 from robustssl.runs.atomic import atomic_write_text
 from robustssl.runs.layout import RECORDS as RECORDS_FILE
 
 FORMAT = "robustssl.evaluation.records"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 _NOT_IDENTITY = ("value", "info", "code_version", "time")
+# The metrics the evaluation suite writes (docs/evaluation.md, "Outputs: records").
+RECORD_METRICS = (
+    "sa",
+    "ra",
+    "aa",
+    "accuracy",
+    "breakdown",
+    "top1",
+    "top5",
+    "mcc",
+    "per_class_accuracy",
+    "confusion_matrix",
+    "feature_diff_mean",
+    "feature_diff_std",
+    "feature_diff_median",
+    "feature_diff_max",
+    "lipschitz_mean",
+    "lipschitz_max",
+    "diagnostic",
+)
+# Accuracies: stored as fractions in [0, 1], shown in % by every human-facing output.
+ACCURACY_METRICS = frozenset({"sa", "ra", "aa", "accuracy", "breakdown", "top1", "top5"})
 
 
 def _git_dir(start: Path) -> Path | None:
@@ -95,8 +127,10 @@ def _jsonable(value: Any) -> Any:
 class EvalRecord:
     """One result. ``metric`` names what ``value`` is (``sa``, ``ra``, ``aa``, ``accuracy``,
     ``feature_diff_mean``, ``diagnostic`` …); ``norm``/``eps``/``attack`` give the threat model
-    (None for clean metrics); ``tags`` are further identity (corruption, severity, layer);
-    ``info`` holds what is not identity (the step size used, a diagnostic's message)."""
+    (None for clean metrics) and ``attack_config`` every setting of the attack; ``n`` points,
+    ``subset`` which ones (``test[0:1000]``; None when the caller did not say); ``tags`` are
+    further identity (corruption, severity, layer); ``info`` holds what is not identity (the step
+    size used, a diagnostic's message)."""
 
     model: str
     metric: str
@@ -107,23 +141,39 @@ class EvalRecord:
     norm: str | None = None
     eps: float | None = None
     attack: str | None = None
+    attack_config: dict[str, Any] = field(default_factory=dict)
     n: int = 0
+    subset: str | None = None
     seed: int = 0
     tags: dict[str, Any] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
     code_version: str = field(default_factory=code_version)
     time: str = field(default_factory=now)
 
+    def __post_init__(self) -> None:
+        if self.attack is not None and not self.attack_config:
+            self.attack_config = unknown_config(self.attack)  # named, but settings not given
+
     def identity(self) -> str:
-        """What makes two records the same measurement (JSON of the identity fields)."""
+        """What makes two records the same measurement (JSON of the identity fields: everything
+        but value, info, code version and time)."""
         d = {k: v for k, v in self.to_json().items() if k not in _NOT_IDENTITY}
         return json.dumps(d, sort_keys=True)
+
+    @property
+    def attack_tag(self) -> str:
+        """The short label of the attack behind the number (``PGD-20 α=ε/4``, ``AA-standard``,
+        ``clean``; ``PGD (settings unknown)`` for an attack named without its settings); see
+        :func:`robustssl.evaluation.provenance.attack_tag`."""
+        return attack_tag(self.attack_config, self.norm, self.eps)
 
     def to_json(self) -> dict[str, Any]:
         return _jsonable(asdict(self))
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> EvalRecord:
+        """A record from its JSON (format 1 records, written without ``attack_config``, get
+        their attack settings marked unknown)."""
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(raw) - known)
         missing = sorted({"model", "metric", "value"} - set(raw))
@@ -144,8 +194,11 @@ class RecordContext:
     finetune: str | None = None
     dataset: str | None = None
     seed: int = 0
+    subset: str | None = None
 
     def record(self, metric: str, value: Any, n: int, **kw: Any) -> EvalRecord:
+        """A record of this context; ``kw`` sets the other fields (and may override the
+        context's ``subset`` / ``seed``)."""
         return EvalRecord(
             model=self.model,
             metric=metric,
@@ -154,8 +207,7 @@ class RecordContext:
             finetune=self.finetune,
             dataset=self.dataset,
             n=n,
-            seed=self.seed,
-            **kw,
+            **{"subset": self.subset, "seed": self.seed, **kw},
         )
 
 
@@ -178,17 +230,19 @@ def read_records(path: str | Path) -> list[EvalRecord]:
         raise ValueError(f"{path} is not valid JSON ({err}); delete or fix it") from None
     if not isinstance(raw, dict) or raw.get("format") != FORMAT:
         raise ValueError(f"{path} is not a robustssl records file (no 'format': {FORMAT!r})")
-    if raw.get("version") != FORMAT_VERSION:
+    version = raw.get("version")
+    if version not in READABLE_VERSIONS:
         raise ValueError(
-            f"{path} has records format version {raw.get('version')!r}; "
-            f"this robustssl reads version {FORMAT_VERSION}"
+            f"{path} has records format version {version!r}; this robustssl reads versions "
+            f"{', '.join(map(str, READABLE_VERSIONS))} (a newer robustssl wrote it: upgrade)"
         )
     return [EvalRecord.from_json(r) for r in raw.get("records", [])]
 
 
 def write_records(path: str | Path, records: list[EvalRecord], merge: bool = True) -> Path:
     """Write ``records`` to ``path`` atomically; with ``merge`` an existing file's records are
-    kept (see :func:`merge_records`). Returns the path."""
+    kept (see :func:`merge_records`; a format-1 file is rewritten as format 2, its records'
+    attack settings marked unknown). Returns the path."""
     path = Path(path)
     if path.is_dir():
         path = path / RECORDS_FILE

@@ -180,6 +180,7 @@ def representation_records(
     """feature_diff_{mean,std,median,max} of the encoder (and each named layer) between x and
     x_adv of ``attack`` on the classifier at (norm, ε) (seed 000 Tables 2–3)."""
     x_adv = runner.x_adv(attack, norm, eps)
+    config = runner.attack_config(attack, norm, eps)
     records = []
     for layer in (None, *layers):
         diff = feature_difference(runner.model, runner.x, x_adv, layer, runner.batch_size)
@@ -192,6 +193,7 @@ def representation_records(
                 norm=norm,
                 eps=eps,
                 attack=attack,
+                attack_config=config,
                 tags={"layer": layer or "encoder"},
             )
             for stat in ("mean", "std", "median", "max")
@@ -213,6 +215,7 @@ def lipschitz_records(
     values = local_lipschitz(model, x, radius, norm, steps, restarts, ctx.seed, batch_size)
     stats = summarize(values)
     info = {"steps": steps, "restarts": restarts}
+    config = {"name": "lipschitz_ascent", "steps": steps, "restarts": restarts}
     return [
         ctx.record(
             f"lipschitz_{stat}",
@@ -220,6 +223,7 @@ def lipschitz_records(
             len(x),
             norm=norm,
             eps=radius,
+            attack_config={**config, "batch_size": batch_size},
             tags={"layer": "encoder"},
             info=info,
         )

@@ -37,6 +37,7 @@ from robustssl.attacks import (
     RobustnessCurve,
     Square,
     attack_mode,
+    check_batch,
     robust_accuracy_curve,
 )
 from robustssl.attacks.step_size import pgd_step_size
@@ -59,6 +60,11 @@ class RulePGD(PGD):
         if self._step_size is not None:
             return self._step_size
         return pgd_step_size(self.norm, self.eps, self.steps, self.rule)
+
+    def step_settings(self) -> dict[str, object]:
+        if self._step_size is not None:
+            return {"step_size": self._step_size}
+        return {"step_size_rule": self.rule}
 
 
 def build_attack(
@@ -104,11 +110,7 @@ class AttackRunner:
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be ≥ 1, got {batch_size}")
-        if len(y) == 0 or len(x) != len(y):
-            raise ValueError(
-                f"need a non-empty test set with one label per image, got "
-                f"{len(x)} images and {len(y)} labels"
-            )
+        check_batch(model, x, y)  # the attacks' shared checks: labels, dtype, NaN, empty
         self.model, self.x, self.y = model, x.detach(), y
         self.params, self.seed = params or AttackParams(), seed
         self.batch_size, self.progress = batch_size, progress
@@ -133,6 +135,17 @@ class AttackRunner:
         if self._clean is None:
             self._clean = self.correct(self.x)
         return self._clean
+
+    def attack_config(self, name: str, norm: str, eps: float) -> dict[str, Any]:
+        """Every setting of attack ``name`` as run here (the record's ``attack_config``): the
+        attack's own :meth:`~robustssl.attacks.Attack.settings` plus the batch size, which
+        decides the per-batch random draws. ``worst_case`` lists the breakdown's attacks."""
+        if name == "aa":
+            settings = self._autoattack(norm, eps).settings()
+        else:
+            attack = build_attack(name, self.model, norm, eps or 1e-3, self.params, self.seed)
+            settings = {**attack.settings(), "batch_size": self.batch_size}
+        return {"name": name, **settings}
 
     def x_adv(self, name: str, norm: str, eps: float) -> Tensor:
         """Adversarial examples of ``name`` at (norm, ε) for every point (cached)."""
@@ -177,8 +190,8 @@ class AttackRunner:
             out.append(batch_attack(xb, yb))
         return torch.cat(out) if out else self.x.clone()
 
-    def _aa(self, norm: str, eps: float) -> Tensor:
-        aa = AutoAttack(
+    def _autoattack(self, norm: str, eps: float) -> AutoAttack:
+        return AutoAttack(
             self.model,
             norm,
             eps,
@@ -188,7 +201,9 @@ class AttackRunner:
             progress=self.progress,
             model_mode=self.params.model_mode,
         )
-        result = aa.run(self.x, self.y)
+
+    def _aa(self, norm: str, eps: float) -> Tensor:
+        result = self._autoattack(norm, eps).run(self.x, self.y)
         self.aa_results[(norm, float(eps))] = result
         return result.x_adv
 
@@ -236,6 +251,7 @@ def robustness_records(
                 norm=norm,
                 eps=eps,
                 attack=ra_attack,
+                attack_config=runner.attack_config(ra_attack, norm, eps),
                 info=info,
             )
         )
@@ -243,6 +259,7 @@ def robustness_records(
         records += _aa_records(runner, ctx, norm, eps)
     if "curve" in metrics and eps_list:
         curve = runner.curve(curve_attack, norm, eps_list)
+        config = runner.attack_config(curve_attack, norm, eps)
         records += [
             ctx.record(
                 "accuracy",
@@ -251,6 +268,7 @@ def robustness_records(
                 norm=norm,
                 eps=e,
                 attack=curve_attack,
+                attack_config=config,
                 tags={"sweep": "pruned"},
                 info=_attack_info(runner, curve_attack, norm, e),
             )
@@ -258,8 +276,10 @@ def robustness_records(
         ]
     if "breakdown" in metrics and breakdown:
         accs = attack_breakdown(runner, norm, eps, breakdown)
+        configs = {k: runner.attack_config(k, norm, eps) for k in breakdown}
+        configs["worst_case"] = {"name": "worst_case", "of": [configs[k] for k in breakdown]}
         records += [
-            ctx.record("breakdown", v, n, norm=norm, eps=eps, attack=k)
+            ctx.record("breakdown", v, n, norm=norm, eps=eps, attack=k, attack_config=configs[k])
             for k, v in accs.items()
             if k != "clean"
         ]
@@ -277,7 +297,12 @@ def _aa_records(runner: AttackRunner, ctx: RecordContext, norm: str, eps: float)
     stages = dict(result.accuracy) if result is not None else {}
     seconds = dict(result.seconds) if result is not None else {}
     info = {"version": runner.params.autoattack.version, "stages": stages, "seconds": seconds}
-    return [ctx.record("aa", value, runner.n, norm=norm, eps=eps, attack="aa", info=info)]
+    config = runner.attack_config("aa", norm, eps)
+    return [
+        ctx.record(
+            "aa", value, runner.n, norm=norm, eps=eps, attack="aa", attack_config=config, info=info
+        )
+    ]
 
 
 def _attack_info(runner: AttackRunner, name: str, norm: str, eps: float) -> dict[str, object]:

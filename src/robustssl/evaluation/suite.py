@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from torch import Tensor, nn
 
-from robustssl.attacks import Finding, check_gradient_masking, check_inputs
+from robustssl.attacks import Finding, check_batch, check_gradient_masking, check_inputs
 from robustssl.evaluation.config import EvaluateConfig
 from robustssl.evaluation.corruption_eval import (
     Source,
@@ -28,7 +28,7 @@ from robustssl.evaluation.corruption_eval import (
     corruption_records,
     generated_source,
 )
-from robustssl.evaluation.records import EvalRecord, RecordContext
+from robustssl.evaluation.records import ACCURACY_METRICS, EvalRecord, RecordContext
 from robustssl.evaluation.representation import (
     lipschitz_records,
     representation_records,
@@ -145,8 +145,7 @@ def evaluate(
     if classes is None:
         raise ValueError("cannot tell the model's class count; pass num_classes=")
     check_compatible(model, classes, tuple(x.shape[1:]), ctx.dataset or "the data", expected_shape)
-    if int(y.max()) >= classes or int(y.min()) < 0:
-        raise ValueError(f"labels must be in [0, {classes}), got [{int(y.min())}, {int(y.max())}]")
+    check_batch(model, x, y, classes)  # the attacks' shared checks: labels, dtype, NaN, empty
     _check_request(model, cfg, classes)
     runner = AttackRunner(model, x, y, cfg.attacks, cfg.seed, cfg.data.batch_size, cfg.progress)
     result = EvaluationResult(_clean_records(runner, ctx, cfg, classes))
@@ -194,7 +193,8 @@ def _threat_records(
     )
     if "classification" in cfg.metrics:
         logits = runner.logits(runner.x_adv("pgd", norm, eps))
-        kw = {"norm": norm, "eps": eps, "attack": "pgd"}
+        config = runner.attack_config("pgd", norm, eps)
+        kw = {"norm": norm, "eps": eps, "attack": "pgd", "attack_config": config}
         records += classification_records(logits, runner.y, classes, ctx, {"data": "pgd"}, **kw)
     if "representation" in cfg.metrics:
         rep = cfg.representation
@@ -258,6 +258,8 @@ def diagnostic_records(
     """One ``metric="diagnostic"`` record per finding: ``attack`` is the check's code, ``value``
     its statistic, ``info`` the severity and the message with the numbers."""
     n_points = min(n, cfg.diagnostics.n_points)
+    settings = cfg.diagnostics.model_dump(exclude={"enabled"})
+    settings["model_mode"] = cfg.attacks.model_mode
     return [
         ctx.record(
             "diagnostic",
@@ -266,6 +268,7 @@ def diagnostic_records(
             norm=norm,
             eps=eps,
             attack=f.code,
+            attack_config={"name": f.code, **settings},
             info={"severity": f.severity, "message": f.message},
         )
         for f in findings
@@ -336,9 +339,17 @@ def _checked(source: Source, model: nn.Module) -> Source:
 
 
 def format_summary(records: list[EvalRecord]) -> str:
-    """A plain-text table of the scalar records (accuracies in %), diagnostics last."""
-    head = f"{'metric':<22} {'norm':<5} {'eps':>8} {'attack':<26} {'value':>10}  tags"
-    lines = [head, "-" * len(head)]
+    """A plain-text table of the scalar records: accuracies in %, each number with the tag of the
+    attack that produced it and its n; the header says which points were evaluated (SA here is
+    on those points, not the finetune summary's full-test-set clean accuracy); diagnostics last."""
+    shown = [r for r in records if r.metric == "sa"] or records[:1]
+    subsets = sorted(
+        {f"{r.subset}, n={r.n}" if r.subset else f"the {r.n} points given" for r in shown}
+    )
+    where = "; ".join(subsets) or "the given points"
+    lines = [f"evaluated on {where} — accuracies in % of those points (SA: clean accuracy there)"]
+    head = f"{'metric':<22} {'norm':<5} {'eps':>8} {'attack':<26} {'n':>6} {'value':>10}  tags"
+    lines += [head, "-" * len(head)]
     diag = []
     for r in records:
         if r.metric == "diagnostic":
@@ -346,12 +357,13 @@ def format_summary(records: list[EvalRecord]) -> str:
             continue
         if not isinstance(r.value, (int, float)):
             continue
-        pct = r.metric in ("sa", "ra", "aa", "accuracy", "breakdown", "top1", "top5")
+        pct = r.metric in ACCURACY_METRICS
         value = f"{100 * r.value:9.2f}%" if pct else f"{r.value:10.4g}"
         eps = f"{r.eps:8.4g}" if r.eps is not None else f"{'-':>8}"
         tags = " ".join(f"{k}={v}" for k, v in r.tags.items())
+        attack = r.attack_tag if r.attack is not None or r.attack_config else "-"
         lines.append(
-            f"{r.metric:<22} {r.norm or '-':<5} {eps} {r.attack or '-':<26} {value}  {tags}"
+            f"{r.metric:<22} {r.norm or '-':<5} {eps} {attack:<26} {r.n:>6} {value}  {tags}"
         )
     if diag:
         lines += ["gradient-masking diagnostics:", *diag]

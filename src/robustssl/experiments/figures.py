@@ -29,7 +29,14 @@ except ModuleNotFoundError as err:
     raise MissingExtraError(message, name=err.name) from err
 import numpy as np
 
-from robustssl.experiments.points import NORM_NAMES, Point, accuracy_points, label_of, varying
+from robustssl.experiments.points import (
+    NORM_NAMES,
+    Point,
+    accuracy_points,
+    label_of,
+    point_labels,
+    varying,
+)
 
 DPI = 100
 NORM_ORDER = ("Linf", "L2", "L1")
@@ -72,13 +79,27 @@ def _image(x: np.ndarray) -> np.ndarray:
 
 def curves_from_rows(rows: Sequence[dict[str, Any]]) -> dict[str, dict[str, list]]:
     """{norm: {label: [(ε, accuracy %), ...] sorted by ε}} from stored records (see
-    :func:`robustssl.experiments.points.accuracy_points`), averaging repeated points."""
+    :func:`robustssl.experiments.points.accuracy_points`), averaging repeated points (seeds).
+    One line per model label and attack setting: the label ends with the attack's tag
+    (``simclr · PGD-20 α=ε/4``); the clean point (ε = 0) starts every line of its model."""
     points: list[Point] = accuracy_points(rows)
     keys = ["method", *varying([p.row for p in points], ("protocol", "eps_train"))]
+    tags = point_labels(points)
     sums: dict[str, dict[str, dict[float, list[float]]]] = {}
     for p in points:
-        by_eps = sums.setdefault(p.norm, {}).setdefault(label_of(p.row, keys), {})
+        if p.eps == 0:
+            continue
+        by_eps = sums.setdefault(p.norm, {}).setdefault(
+            f"{label_of(p.row, keys)} · {tags[p.setting]}", {}
+        )
         by_eps.setdefault(p.eps, []).append(100 * p.value)
+    for p in points:  # the clean point starts each attacked line of the same model and norm
+        if p.eps != 0:
+            continue
+        base = f"{label_of(p.row, keys)} · "
+        for label, by_eps in sums.get(p.norm, {}).items():
+            if label.startswith(base):
+                by_eps.setdefault(0.0, []).append(100 * p.value)
     return {
         norm: {lab: sorted((e, sum(v) / len(v)) for e, v in d.items()) for lab, d in labels.items()}
         for norm, labels in sums.items()

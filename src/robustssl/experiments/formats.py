@@ -1,8 +1,14 @@
 """A result table and its renderings: Markdown, CSV, LaTeX (booktabs), HTML and plain text.
 
 A :class:`Table` has one or more row-label columns and one- or two-level column labels (seed 001
-Table 1 groups AA / RA / SA under each dataset). Numbers are printed with the table's precision
-and unit suffix, and a missing cell is "–" ("" in CSV, so the file stays numeric).
+Table 1 groups AA / RA / SA under each dataset). Cells hold the numbers as stored (accuracies as
+fractions) or a :class:`Stat` when several records (seeds) are combined.
+
+Units (issue 14): the human renderings (Markdown, LaTeX, HTML, text) multiply by the cell's
+``scale`` (100 for accuracies: percent) and round to the table's precision; a combined cell reads
+``36.00 ± 0.40 (3)`` (mean ± sample std (number of records)). CSV keeps the stored fractions at
+full precision, says "(fraction)" in the header of such columns, and gives a combined cell's std
+and count their own columns. A missing cell is "–" ("" in CSV, so the file stays numeric).
 """
 
 from __future__ import annotations
@@ -10,9 +16,39 @@ from __future__ import annotations
 import csv
 import html
 import io
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 MISSING = "–"
+SAME_SEED_MARK = "*"
+
+
+@dataclass(frozen=True)
+class Stat:
+    """Several records combined in one cell: the mean, the sample standard deviation (0 for one
+    value), the number of records and their seeds."""
+
+    mean: float
+    std: float
+    n: int
+    seeds: tuple[int, ...] = ()
+
+    @classmethod
+    def of(cls, values: Sequence[float], seeds: Sequence[int] = ()) -> Stat | None:
+        if not values:
+            return None
+        m = sum(values) / len(values)
+        var = sum((v - m) ** 2 for v in values) / (len(values) - 1) if len(values) > 1 else 0.0
+        return cls(m, math.sqrt(var), len(values), tuple(seeds))
+
+    @property
+    def same_seed(self) -> bool:
+        """Whether two of the combined records share a seed (several models, not only seeds)."""
+        return len(self.seeds) == self.n and len(set(self.seeds)) < self.n
+
+
+Cell = float | Stat | None
 
 
 @dataclass
@@ -29,9 +65,11 @@ class Table:
     row_header: tuple[str, ...]
     rows: list[tuple[str, ...]]
     columns: list[tuple[str, ...]]
-    cells: list[list[float | None]]
+    cells: list[list[Cell]]
     precision: int = 2
-    suffix: str = ""
+    scale: float = 1.0
+    percent_sign: bool = False
+    scales: list[list[float]] | None = None
     caption: str = ""
     blank_repeats: tuple[int, ...] = ()
     sections: dict[int, str] = field(default_factory=dict)
@@ -49,10 +87,37 @@ class Table:
     def levels(self) -> int:
         return max((len(c) for c in self.columns), default=1)
 
-    def cell_text(self, value: float | None, suffix: bool = True) -> str:
+    def scale_of(self, i: int, j: int) -> float:
+        """The display multiplier of cell (i, j): 100 for accuracies (shown in %)."""
+        return self.scales[i][j] if self.scales is not None else self.scale
+
+    def cell_text(self, value: Cell, i: int = 0, j: int = 0) -> str:
+        """The human text of a cell: scaled, rounded, ``mean ± std (n)`` when combined."""
         if value is None:
             return MISSING
-        return f"{value:.{self.precision}f}" + (self.suffix if suffix else "")
+        scale, p = self.scale_of(i, j), self.precision
+        sign = "%" if self.percent_sign and scale == 100 else ""
+        if isinstance(value, Stat):
+            text = f"{value.mean * scale:.{p}f}{sign}"
+            if value.n > 1:
+                text += f" ± {value.std * scale:.{p}f} ({value.n})"
+            return text + (SAME_SEED_MARK if value.same_seed else "")
+        return f"{value * scale:.{p}f}{sign}"
+
+    def column_unit(self, j: int) -> str:
+        """What the CSV column holds: "fraction" when every cell is shown in % elsewhere."""
+        scales = {self.scale_of(i, j) for i in range(len(self.rows))} or {self.scale}
+        if scales == {100}:
+            return "fraction"
+        return "accuracies as fractions" if 100 in scales else ""
+
+    def combined_columns(self) -> list[int]:
+        """Columns with a cell that combines several records (their CSV gets std and n)."""
+        return [
+            j
+            for j in range(len(self.columns))
+            if any(isinstance(row[j], Stat) and row[j].n > 1 for row in self.cells)  # type: ignore[union-attr]
+        ]
 
     def shown_rows(self) -> list[tuple[str, ...]]:
         """Row labels with repeats blanked on the ``blank_repeats`` levels."""
@@ -78,7 +143,7 @@ def to_markdown(table: Table) -> str:
     for i, (labels, cells) in enumerate(zip(table.shown_rows(), table.cells, strict=True)):
         if i in table.sections:
             lines.append(_md_line([f"**{table.sections[i]}**"] + [""] * (len(header) - 1)))
-        lines.append(_md_line([*labels, *(table.cell_text(v) for v in cells)]))
+        lines.append(_md_line([*labels, *(table.cell_text(v, i, j) for j, v in enumerate(cells))]))
     if table.caption:
         lines += ["", table.caption]
     return "\n".join(lines) + "\n"
@@ -88,14 +153,34 @@ def _md_line(cells: list[str]) -> str:
     return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
 
 
+def _csv_number(value: float) -> str:
+    return repr(float(value))  # the shortest text that reads back as the same float
+
+
 def to_csv(table: Table) -> str:
-    """One header line (row-label names, then column labels joined by a space), full row labels
-    on every line, numbers without unit, missing cells empty."""
+    """One header line (row-label names, then column labels joined by a space, "(fraction)"
+    where the stored fractions are shown in % elsewhere), full row labels on every line, numbers
+    as stored at full precision, missing cells empty. A column with combined cells is followed
+    by ``<label> std`` and ``<label> n`` columns."""
+    combined = set(table.combined_columns())
+    header = list(table.row_header)
+    for j, label in enumerate(table.flat_columns()):
+        unit = table.column_unit(j)
+        header.append(f"{label} ({unit})" if unit else label)
+        if j in combined:
+            header += [f"{label} std", f"{label} n"]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([*table.row_header, *table.flat_columns()])
+    writer.writerow(header)
     for labels, cells in zip(table.rows, table.cells, strict=True):
-        writer.writerow([*labels, *("" if v is None else table.cell_text(v, False) for v in cells)])
+        out = list(labels)
+        for j, v in enumerate(cells):
+            stat = v if isinstance(v, Stat) else None
+            mean = stat.mean if stat is not None else v
+            out.append("" if mean is None else _csv_number(mean))  # type: ignore[arg-type]
+            if j in combined:
+                out += ["", ""] if stat is None else [_csv_number(stat.std), str(stat.n)]
+        writer.writerow(out)
     return buffer.getvalue()
 
 
@@ -103,8 +188,8 @@ def to_text(table: Table) -> str:
     """Aligned plain text for the terminal."""
     header = [*table.row_header, *table.flat_columns()]
     body = [
-        [*labels, *(table.cell_text(v) for v in cells)]
-        for labels, cells in zip(table.shown_rows(), table.cells, strict=True)
+        [*labels, *(table.cell_text(v, i, j) for j, v in enumerate(cells))]
+        for i, (labels, cells) in enumerate(zip(table.shown_rows(), table.cells, strict=True))
     ]
     widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
     nlab = len(table.row_header)
@@ -120,6 +205,8 @@ def to_text(table: Table) -> str:
         if i in table.sections:
             out.append(table.sections[i])
         out.append(line(r))
+    if table.caption:
+        out.append(table.caption)
     return "\n".join(out) + "\n"
 
 
@@ -140,6 +227,9 @@ _LATEX_CHARS = {
     "−": "$-$",
     "×": r"$\times$",
     "–": "--",
+    "±": r"$\pm$",
+    "α": r"$\alpha$",
+    "²": r"$^2$",
 }
 
 
@@ -167,7 +257,7 @@ def to_latex(table: Table) -> str:
         if i in table.sections:
             title = latex_escape(table.sections[i])
             lines.append(rf"\midrule \multicolumn{{{nlab + ncol}}}{{l}}{{{title}}} \\")
-        values = [latex_escape(table.cell_text(v)) for v in cells]
+        values = [latex_escape(table.cell_text(v, i, j)) for j, v in enumerate(cells)]
         lines.append(" & ".join([*(latex_escape(x) for x in labels), *values]) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}"]
     if table.caption:
@@ -221,7 +311,9 @@ def to_html(table: Table, table_id: str | None = None) -> str:
                 f'<tr class="section"><th colspan="{span}">{esc(table.sections[i])}</th></tr>'
             )
         tds = "".join(f"<th>{esc(x)}</th>" for x in labels)
-        tds += "".join(f'<td class="num">{esc(table.cell_text(v))}</td>' for v in cells)
+        tds += "".join(
+            f'<td class="num">{esc(table.cell_text(v, i, j))}</td>' for j, v in enumerate(cells)
+        )
         out.append(f'<tr class="data">{tds}</tr>')
     out.append("</tbody></table>")
     if table.caption:

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from robustssl.evaluation.records import code_version, now
+from robustssl.evaluation.records import ACCURACY_METRICS, code_version, now
 from robustssl.experiments import figures as figs
 from robustssl.experiments.formats import Table, to_csv, to_html, to_latex, to_markdown
 from robustssl.experiments.points import format_eps, model_key
@@ -88,7 +88,7 @@ def curve_figures(rows: list[dict[str, Any]], out_dir: Path) -> list[Path]:
     for dataset in dict.fromkeys(r["dataset"] for r in rows):
         curves = figs.curves_from_rows([r for r in rows if r["dataset"] == dataset])
         if any(len(pts) > 1 for c in curves.values() for pts in c.values()):
-            title = f"Accuracy under PGD vs ε_test on {dataset}"
+            title = f"Accuracy vs ε_test on {dataset} (attack per line)"
             out.append(
                 figs.robustness_curves(curves, out_dir / f"curves_{_slug(str(dataset))}", title).png
             )
@@ -150,15 +150,19 @@ def stage_figures(store: ResultsStore, out_dir: Path) -> list[Path]:
 
 
 def records_csv(rows: list[dict[str, Any]]) -> str:
-    """Every record as CSV (lists, dicts as JSON)."""
+    """Every record as CSV (lists, dicts as JSON), values as stored; the ``unit`` column says
+    "fraction" for accuracies (shown in % by the tables)."""
     keys = list(dict.fromkeys(k for r in rows for k in r if k != "tags"))
+    keys.insert(keys.index("value") + 1 if "value" in keys else len(keys), "unit")
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=keys, lineterminator="\n")
     writer.writeheader()
     for r in rows:
-        writer.writerow(
-            {k: json.dumps(r[k]) if isinstance(r.get(k), (list, dict)) else r.get(k) for k in keys}
-        )
+        out = {
+            k: json.dumps(r[k]) if isinstance(r.get(k), (list, dict)) else r.get(k) for k in keys
+        }
+        out["unit"] = "fraction" if r.get("metric") in ACCURACY_METRICS else ""
+        writer.writerow(out)
     return buffer.getvalue()
 
 
@@ -208,12 +212,18 @@ def _findings_html(findings: list[dict[str, Any]]) -> str:
     )
 
 
+def stage_seed(stage: dict[str, Any]) -> str:
+    """The seed a stage ran with (its config's ``seed``), "–" when it does not say."""
+    seed = stage.get("config", {}).get("seed")
+    return "–" if seed is None else str(seed)
+
+
 def _stages_html(stages: list[dict[str, Any]]) -> str:
-    head = ("Kind", "Name", "Status", "Seconds", "Error")
+    head = ("Kind", "Name", "Seed", "Status", "Seconds", "Error")
     rows = []
     for s in stages:
         secs = "–" if s["seconds"] is None else f"{s['seconds']:.1f}"
-        cells = (s["kind"], s["name"], s["status"], secs, s["error"] or "")
+        cells = (s["kind"], s["name"], stage_seed(s), s["status"], secs, s["error"] or "")
         rows.append(
             '<tr class="data">'
             + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells)

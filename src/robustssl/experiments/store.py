@@ -6,7 +6,9 @@ the label columns the seeds' tables are keyed by (``method``, ``protocol``, ``th
 ``eps_train``, ``label_fraction``; see :mod:`robustssl.experiments.labels`). SPEC.md §9.
 
 - Versioned schema (``meta.schema_version``); a file written by a newer robustssl is refused
-  with a clear message instead of being misread.
+  with a clear message instead of being misread, and so is one written before records carried
+  their attack settings (schema 1): the message says how to rebuild it from the runs'
+  ``records.json`` files, which stay the source of truth.
 - Every write is one transaction (``BEGIN IMMEDIATE``); WAL mode and a busy timeout let several
   processes write at once, and a write that still meets ``database is locked`` is retried.
 - A damaged file (or an empty one, where a store was expected) is a :class:`StoreDamagedError`
@@ -35,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from robustssl.evaluation.records import EvalRecord, now, read_records
+from robustssl.evaluation.records import RECORD_METRICS, EvalRecord, now, read_records
 from robustssl.experiments.filters import filter_rows, number
 from robustssl.experiments.labels import (
     LABEL_KEYS,
@@ -49,7 +51,7 @@ from robustssl.runs.atomic import DiskFullError, is_disk_full
 from robustssl.runs.layout import CONFIG_JSON, STORE, SUMMARY
 from robustssl.runs.lock import lock_holder
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 STORE_FILE = STORE
 STATUSES = ("pending", "running", "complete", "failed", "skipped", "interrupted")
 _RECORD_FIELDS = (
@@ -62,9 +64,22 @@ _RECORD_FIELDS = (
     "eps",
     "attack",
     "n",
+    "subset",
     "seed",
     "code_version",
     "time",
+)
+_JSON_FIELDS = ("attack_config", "tags", "info")
+# The keys of a flat row (ResultsStore.rows), besides "tags.<name>" for each tag.
+ROW_KEYS = (
+    "id",
+    "stage",
+    "kind",
+    *_RECORD_FIELDS,
+    *LABEL_KEYS,
+    "attack_tag",
+    "value",
+    *_JSON_FIELDS,
 )
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -98,7 +113,10 @@ CREATE TABLE IF NOT EXISTS records (
     norm TEXT,
     eps REAL,
     attack TEXT,
+    attack_config TEXT NOT NULL,
+    attack_tag TEXT NOT NULL,
     n INTEGER NOT NULL,
+    subset TEXT,
     seed INTEGER NOT NULL,
     tags TEXT NOT NULL,
     info TEXT NOT NULL,
@@ -118,7 +136,7 @@ T = TypeVar("T")
 
 
 class SchemaVersionError(ValueError):
-    """The store was written by a newer robustssl (or is not a results store)."""
+    """The store was written by another robustssl version (or is not a results store)."""
 
 
 class StoreDamagedError(SchemaVersionError):
@@ -331,6 +349,16 @@ class ResultsStore:
                 f"up to version {SCHEMA_VERSION}; upgrade robustssl (pip install -U robustssl) "
                 "or write this study to a new directory"
             )
+        if version is not None and version < SCHEMA_VERSION:
+            self._conn.close()
+            raise SchemaVersionError(
+                f"{self.path} has results schema version {version}, written before records "
+                f"carried their attack settings (this robustssl reads version {SCHEMA_VERSION}). "
+                "The store is an index of the runs' records.json files: rebuild it with "
+                f"`robustssl results {self.study_dir} --rebuild` (the old file is kept next to "
+                f"it), or move it away and run the study again with `robustssl run` (completed "
+                "stages are kept and re-ingested)"
+            )
 
     # -- stages ------------------------------------------------------------------------------
 
@@ -458,7 +486,7 @@ class ResultsStore:
         known = _digests(conn, list(rows))
         inserted = updated = 0
         cols = ["identity", "digest", "stage_id", *_RECORD_FIELDS, "value", "value_num"]
-        cols += ["tags", "info", *LABEL_KEYS]
+        cols += [*_JSON_FIELDS, "attack_tag", *LABEL_KEYS]
         for identity, row in rows.items():
             if identity not in known:
                 conn.execute(
@@ -532,7 +560,10 @@ class ResultsStore:
     def rows(self, **filters: Any) -> list[dict[str, Any]]:
         """Records as flat dicts (the "table"): every record field, the label columns, ``stage``
         and ``kind``, and each tag as ``tags.<key>``; ``info`` stays a dict. ``filters`` are
-        ``key=value`` (or a list of accepted values) on any of those keys."""
+        ``key=value`` (or a list of accepted values) on any of those keys; an unknown key, tag
+        or metric is a ValueError naming the allowed ones (a typo must not look like "no
+        results")."""
+        self.check_filters(filters)
         metric = filters.get("metric")
         sql = (
             "SELECT r.*, s.name AS stage, s.kind AS kind FROM records r "
@@ -543,6 +574,32 @@ class ResultsStore:
             sql, args = sql + " WHERE r.metric = ?", [metric]
         raw = self._retry(lambda: self._conn.execute(sql + " ORDER BY r.id", args).fetchall())
         return filter_rows([_flat_row(row) for row in raw], filters)
+
+    def tag_names(self) -> list[str]:
+        """The tag keys any stored record has (``tags.<name>`` filter keys)."""
+        sql = "SELECT DISTINCT tags FROM records"
+        raw = self._retry(lambda: self._conn.execute(sql).fetchall())
+        return sorted({k for row in raw for k in json.loads(row["tags"])})
+
+    def metrics(self) -> list[str]:
+        """The metrics of the stored records."""
+        sql = "SELECT DISTINCT metric FROM records ORDER BY metric"
+        return [row["metric"] for row in self._retry(lambda: self._conn.execute(sql).fetchall())]
+
+    def check_filters(self, filters: Mapping[str, Any]) -> None:
+        """A ValueError for a filter key that no row can have, or a metric that is neither an
+        evaluation metric nor stored here, naming what is allowed."""
+        tags = self.tag_names()
+        check_keys(filters, ROW_KEYS, tags, "filter")
+        if "metric" in filters:
+            wanted = filters["metric"]
+            values = wanted if isinstance(wanted, (list, tuple, set)) else [wanted]
+            known = sorted(set(RECORD_METRICS) | set(self.metrics()))
+            unknown = [v for v in values if str(v) not in known]
+            if unknown:
+                raise ValueError(
+                    f"unknown metric {', '.join(map(repr, unknown))}; metrics: {', '.join(known)}"
+                )
 
     def records(self, **filters: Any) -> list[EvalRecord]:
         """The matching records as :class:`EvalRecord` s (filters as in :meth:`rows`)."""
@@ -565,6 +622,22 @@ def _digests(conn: sqlite3.Connection, identities: list[str]) -> dict[str, str]:
     return out
 
 
+def check_keys(keys: Iterable[str], allowed: Sequence[str], tags: Sequence[str], what: str) -> None:
+    """A ValueError naming the allowed keys when one of ``keys`` is neither a row key nor
+    ``tags.<name>`` of a stored tag."""
+    unknown = [
+        k
+        for k in keys
+        if k not in allowed and not (k.startswith("tags.") and k[len("tags.") :] in tags)
+    ]
+    if unknown:
+        tag_keys = ", ".join(f"tags.{t}" for t in tags) or "none stored"
+        raise ValueError(
+            f"unknown {what} key {', '.join(map(repr, unknown))}; keys: {', '.join(allowed)}; "
+            f"tags: {tag_keys}"
+        )
+
+
 def _record_row(
     record: EvalRecord, stage_id: int | None, stage_labels: Mapping[str, Any]
 ) -> dict[str, Any]:
@@ -575,8 +648,8 @@ def _record_row(
         stage_id=stage_id,
         value=_dumps(raw["value"]),
         value_num=number(raw["value"]),
-        tags=_dumps(raw["tags"]),
-        info=_dumps(raw["info"]),
+        attack_tag=record.attack_tag,
+        **{k: _dumps(raw[k]) for k in _JSON_FIELDS},
         **record_labels(record, stage_labels),
     )
     row["digest"] = hashlib.sha1(_dumps(row).encode()).hexdigest()
@@ -585,16 +658,14 @@ def _record_row(
 
 def _flat_row(row: sqlite3.Row) -> dict[str, Any]:
     d = dict(row)
-    out = {k: d[k] for k in ("id", "stage", "kind", *_RECORD_FIELDS, *LABEL_KEYS)}
+    out = {k: d[k] for k in ("id", "stage", "kind", *_RECORD_FIELDS, *LABEL_KEYS, "attack_tag")}
     out["value"] = json.loads(d["value"]) if d["value"] is not None else None
-    out["info"] = json.loads(d["info"])
-    tags = json.loads(d["tags"])
-    out["tags"] = tags
-    out.update({f"tags.{k}": v for k, v in tags.items()})
+    out.update({k: json.loads(d[k]) for k in _JSON_FIELDS})
+    out.update({f"tags.{k}": v for k, v in out["tags"].items()})
     return out
 
 
 def row_to_record(row: Mapping[str, Any]) -> EvalRecord:
     """The :class:`EvalRecord` of a flat row from :meth:`ResultsStore.rows`."""
-    keys = ("value", "tags", "info", *_RECORD_FIELDS)
+    keys = ("value", *_JSON_FIELDS, *_RECORD_FIELDS)
     return EvalRecord(**{k: row[k] for k in keys})

@@ -11,9 +11,12 @@
 - :func:`label_fraction_tables`: label fraction × model, accuracy (%) (seed 004 Table 1);
 - :func:`attack_tables`: model × attack, robust accuracy (%) (seed 000 Figure 14).
 
-Accuracies are stored as fractions and printed in % with two decimals, MCC with three, as in the
-seeds. Several records for one cell (seeds, repeated models) are averaged. :func:`pivot` is the
-generic pivot behind ``robustssl results --pivot``.
+Accuracies are stored as fractions; the tables keep them and render them in % with two decimals
+(MCC with three), as in the seeds. Every attacked number sits in a column labelled with the tag of
+the attack that produced it (``RA(%) PGD-20 α=ε/4``); numbers of different settings (attack
+settings, n, subset) never share a cell, and each table's caption spells every label out. Several
+records for one cell (seeds) are combined as mean ± sample std (n). :func:`pivot` is the generic
+pivot behind ``robustssl results --pivot``, :func:`listing` its plain listing.
 """
 
 from __future__ import annotations
@@ -22,9 +25,10 @@ from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Any
 
-from robustssl.experiments.formats import Table
+from robustssl.evaluation.provenance import CLEAN
+from robustssl.evaluation.records import ACCURACY_METRICS
+from robustssl.experiments.formats import Cell, Stat, Table
 from robustssl.experiments.points import (
-    ATTACK_NAMES,
     ATTACK_ORDER,
     NORM_NAMES,
     PROTOCOL_NAMES,
@@ -36,12 +40,22 @@ from robustssl.experiments.points import (
     format_fraction,
     is_number,
     label_of,
-    mean,
     ordered,
+    point_labels,
+    row_labels,
+    setting_of,
+    settings_caption,
     varying,
 )
 
 EXTRA_KEYS = ("protocol", "threat", "eps_train", "label_fraction")
+PERCENT = 100.0
+SEED_NOTE = "Cells combining several records (seeds) show mean ± sample std (number of records)."
+SAME_SEED_NOTE = "* the cell combines several models with the same seed."
+
+
+def _row(item: Any) -> Row:
+    return item.row if isinstance(item, Point) else item
 
 
 def _grid(
@@ -51,21 +65,37 @@ def _grid(
     value_of: Callable[[Any], float],
     row_order: Sequence[Hashable] | None = None,
     col_order: Sequence[Hashable] | None = None,
-) -> tuple[list[Any], list[Any], list[list[float | None]]]:
-    """Rows × columns of mean values; rows/columns in first-seen order unless given."""
-    acc: dict[tuple[Any, Any], list[float]] = defaultdict(list)
+) -> tuple[list[Any], list[Any], list[list[Cell]]]:
+    """Rows × columns of combined values (:class:`Stat`: mean ± std over the records, with
+    their seeds); rows/columns in first-seen order unless given."""
+    acc: dict[tuple[Any, Any], list[tuple[float, int]]] = defaultdict(list)
     rows_seen, cols_seen = [], []
     for item in items:
         r, c = row_of(item), col_of(item)
         if r is None or c is None:
             continue
-        acc[(r, c)].append(value_of(item))
+        acc[(r, c)].append((value_of(item), int(_row(item).get("seed") or 0)))
         rows_seen.append(r)
         cols_seen.append(c)
     rows = list(row_order) if row_order is not None else ordered(rows_seen)
     cols = list(col_order) if col_order is not None else ordered(cols_seen)
-    cells = [[mean(acc.get((r, c), [])) for c in cols] for r in rows]
+    cells: list[list[Cell]] = [[_stat(acc.get((r, c), [])) for c in cols] for r in rows]
     return rows, cols, cells
+
+
+def _stat(pairs: list[tuple[float, int]]) -> Stat | None:
+    return Stat.of([v for v, _ in pairs], [s for _, s in pairs])
+
+
+def _caption(labels: dict[str, str], cells: Sequence[Sequence[Cell]]) -> str:
+    """Every label's settings, and the note on combined cells when there are any."""
+    parts = [settings_caption(labels)] if labels else []
+    stats = [c for row in cells for c in row if isinstance(c, Stat)]
+    if any(c.n > 1 for c in stats):
+        parts.append(SEED_NOTE)
+    if any(c.same_seed for c in stats):
+        parts.append(SAME_SEED_NOTE)
+    return " ".join(parts)
 
 
 def _groups(items: Iterable[Any], key: Callable[[Any], Hashable]) -> dict[Hashable, list[Any]]:
@@ -80,29 +110,53 @@ def _slug(*parts: Any) -> str:
     return "".join(ch if ch.isalnum() or ch in "-." else "_" for ch in text).strip("_")
 
 
-def _pct(point: Point) -> float:
-    return 100 * point.value
+def _value(item: Any) -> float:
+    return item.value if isinstance(item, Point) else float(item["value"])
+
+
+def _metric_label(metric: str, label: str) -> str:
+    """``RA(%) PGD-20 α=ε/4``; SA's plain "clean" is left out."""
+    head = f"{metric.upper()}(%)"
+    return head if label == CLEAN else f"{head} {label}"
+
+
+def _eps_columns(points: Sequence[Point], labels: dict[str, str]) -> list[tuple[str, float]]:
+    """(setting, ε) columns: clean first, then each attack setting (first seen) by ε."""
+    settings = ordered(p.setting for p in points)
+    settings.sort(key=lambda s: labels[s] != CLEAN)
+    cols = []
+    for setting in settings:
+        eps = ordered({p.eps for p in points if p.setting == setting}, key=float)
+        cols += [(setting, e) for e in eps]
+    return cols
 
 
 def method_eps_tables(rows: Sequence[Row]) -> list[Table]:
     """Seed 003 Tables 1–4: one table per (dataset, test norm); rows are methods (with the
-    protocol / ε_train in brackets when those vary), columns ε_test."""
+    protocol / ε_train in brackets when those vary), columns ε_test under the attack's tag."""
     tables = []
     points = accuracy_points(rows)
     for (dataset, norm), group in _groups(points, lambda p: (p.row["dataset"], p.norm)).items():
         keys = ["method", *varying([p.row for p in group], EXTRA_KEYS)]
-        eps_cols = ordered({p.eps for p in group}, key=float)
-        labels, cols, cells = _grid(
-            group, lambda p, k=keys: label_of(p.row, k), lambda p: p.eps, _pct, col_order=eps_cols
+        labels = point_labels(group)
+        cols = _eps_columns(group, labels)
+        rlabels, cols, cells = _grid(
+            group,
+            lambda p, k=keys: label_of(p.row, k),
+            lambda p: (p.setting, p.eps),
+            _value,
+            col_order=cols,
         )
         tables.append(
             Table(
                 name=_slug("method_eps", dataset, norm),
                 title=f"Top-1 accuracy (%) on {dataset} at ε_test ({NORM_NAMES.get(norm, norm)})",
                 row_header=("Method / ε_test",),
-                rows=[(lab,) for lab in labels],
-                columns=[(format_eps(e, norm),) for e in cols],
+                rows=[(lab,) for lab in rlabels],
+                columns=[(labels[st], format_eps(e, norm)) for st, e in cols],
                 cells=cells,
+                scale=PERCENT,
+                caption=_caption(labels, cells),
             )
         )
     return tables
@@ -121,11 +175,24 @@ def _threats(rows: Sequence[Row]) -> list[tuple[str, float]]:
     return ordered((r["norm"], float(r["eps"])) for r in rows if r["norm"] and r["eps"])
 
 
+def _metric_columns(
+    group: Sequence[Row], outer: Callable[[Row], Any], metrics: Sequence[str]
+) -> list[tuple[Any, str, str]]:
+    """(outer, metric, setting) columns: outer values first seen, metrics in the given order,
+    then each setting of that metric (first seen)."""
+    cols = []
+    for o in ordered(outer(r) for r in group):
+        for m in metrics:
+            settings = ordered(setting_of(r) for r in group if outer(r) == o and r["metric"] == m)
+            cols += [(o, m, st) for st in settings]
+    return cols
+
+
 def pretrain_finetune_tables(
     rows: Sequence[Row], metrics: Sequence[str] = ("aa", "ra", "sa")
 ) -> list[Table]:
     """Seed 001 Tables 1–2: rows (pretraining method, finetuning protocol) grouped by protocol,
-    columns dataset × AA / RA / SA (%); one table per test threat (norm, ε)."""
+    columns dataset × AA / RA / SA (%), each under its attack's tag; one table per test threat."""
     selected = _metric_rows(rows, metrics)
     tables = []
     for norm, eps in _threats([r for r in selected if r["metric"] != "sa"]):
@@ -134,17 +201,18 @@ def pretrain_finetune_tables(
         protocols = ordered(r["protocol"] for r in group)
         methods = ordered(label_of(r, keys) for r in group)
         row_order = [(m, p) for p in protocols for m in methods]
-        datasets = ordered(r["dataset"] for r in group)
-        col_order = [(d, m) for d in datasets for m in metrics]
-        labels, cols, cells = _grid(
+        labels = row_labels(group)
+        col_order = _metric_columns(group, lambda r: r["dataset"], metrics)
+        rlabels, cols, cells = _grid(
             group,
             lambda r, k=keys: (label_of(r, k), r["protocol"]),
-            lambda r: (r["dataset"], r["metric"]),
-            lambda r: 100 * float(r["value"]),
+            lambda r: (r["dataset"], r["metric"], setting_of(r)),
+            _value,
             row_order,
             col_order,
         )
         keep = [i for i, row in enumerate(cells) if any(v is not None for v in row)]
+        kept = [cells[i] for i in keep]
         tables.append(
             Table(
                 name=_slug("pretrain_finetune", norm, eps),
@@ -152,11 +220,13 @@ def pretrain_finetune_tables(
                 f"{NORM_NAMES.get(norm, norm)} ε = {format_eps(eps, norm)}",
                 row_header=("Pretraining Method", "Finetuning Method"),
                 rows=[
-                    (labels[i][0], PROTOCOL_NAMES.get(labels[i][1], str(labels[i][1])))
+                    (rlabels[i][0], PROTOCOL_NAMES.get(rlabels[i][1], str(rlabels[i][1])))
                     for i in keep
                 ],
-                columns=[(str(d), f"{m.upper()}(%)") for d, m in cols],
-                cells=[cells[i] for i in keep],
+                columns=[(str(d), _metric_label(m, labels[st])) for d, m, st in cols],
+                cells=kept,
+                scale=PERCENT,
+                caption=_caption(labels, kept),
                 blank_repeats=(1,),
             )
         )
@@ -166,8 +236,8 @@ def pretrain_finetune_tables(
 def finetune_columns_tables(
     rows: Sequence[Row], metrics: Sequence[str] = ("ra", "sa")
 ) -> list[Table]:
-    """Seed 001 Table 3: rows pretraining methods, columns protocol × RA / SA (%); one table per
-    (dataset, test threat), only when at least two protocols were run."""
+    """Seed 001 Table 3: rows pretraining methods, columns protocol × RA / SA (%) under their
+    attack's tag; one table per (dataset, test threat), only when two or more protocols ran."""
     selected = _metric_rows(rows, metrics)
     tables = []
     for norm, eps in _threats([r for r in selected if r["metric"] != "sa"]):
@@ -177,12 +247,13 @@ def finetune_columns_tables(
             if len(protocols) < 2:
                 continue
             keys = ["method", *varying(dgroup, ("threat", "eps_train", "label_fraction"))]
-            labels, cols, cells = _grid(
+            labels = row_labels(dgroup)
+            rlabels, cols, cells = _grid(
                 dgroup,
                 lambda r, k=keys: label_of(r, k),
-                lambda r: (r["protocol"], r["metric"]),
-                lambda r: 100 * float(r["value"]),
-                col_order=[(p, m) for p in protocols for m in metrics],
+                lambda r: (r["protocol"], r["metric"], setting_of(r)),
+                _value,
+                col_order=_metric_columns(dgroup, lambda r: r["protocol"], metrics),
             )
             tables.append(
                 Table(
@@ -190,19 +261,25 @@ def finetune_columns_tables(
                     title=f"RA / SA (%) on {dataset} by linear finetuning strategy, "
                     f"{NORM_NAMES.get(norm, norm)} ε = {format_eps(eps, norm)}",
                     row_header=("Method",),
-                    rows=[(lab,) for lab in labels],
-                    columns=[(str(p).upper(), f"{m.upper()}(%)") for p, m in cols],
+                    rows=[(lab,) for lab in rlabels],
+                    columns=[(str(p).upper(), _metric_label(m, labels[st])) for p, m, st in cols],
                     cells=cells,
+                    scale=PERCENT,
+                    caption=_caption(labels, cells),
                 )
             )
     return tables
+
+
+def _eval_eps_header(label: str) -> str:
+    return f"Evaluation ε Parameter ({label})"
 
 
 def eps_train_tables(rows: Sequence[Row], metric: str = "accuracy") -> list[Table]:
     """Seed 002 Tables 5.1–5.5: ε_train × ε_test for each (dataset, test norm, method,
     protocol) trained at two or more ε_train; ``metric`` "accuracy" (%) or "mcc"."""
     if metric == "accuracy":
-        points, scale, precision, name = accuracy_points(rows), 100.0, 2, "Accuracy"
+        points, scale, precision, name = accuracy_points(rows), PERCENT, 2, "Accuracy"
     else:
         points, scale, precision, name = classification_points(rows, metric), 1.0, 3, metric.upper()
     points = [p for p in points if p.row.get("eps_train") is not None]
@@ -213,13 +290,14 @@ def eps_train_tables(rows: Sequence[Row], metric: str = "accuracy") -> list[Tabl
         if len(eps_train) < 2:
             continue
         threat = next((p.row["threat"] for p in group if p.row["eps_train"]), norm)
-        labels, cols, cells = _grid(
+        labels = point_labels(group)
+        rlabels, cols, cells = _grid(
             group,
             lambda p: float(p.row["eps_train"]),
-            lambda p: p.eps,
-            lambda p, s=scale: s * p.value,
+            lambda p: (p.setting, p.eps),
+            _value,
             eps_train,
-            ordered({p.eps for p in group}, key=float),
+            _eps_columns(group, labels),
         )
         tables.append(
             Table(
@@ -227,10 +305,12 @@ def eps_train_tables(rows: Sequence[Row], metric: str = "accuracy") -> list[Tabl
                 title=f"{name} {method} ({str(protocol).upper()}) on {dataset}, "
                 f"{NORM_NAMES.get(norm, norm)}",
                 row_header=("Fine-Tuned Model ε",),
-                rows=[(format_eps(e, threat),) for e in labels],
-                columns=[("Evaluation ε Parameter", format_eps(e, norm)) for e in cols],
+                rows=[(format_eps(e, threat),) for e in rlabels],
+                columns=[(_eval_eps_header(labels[st]), format_eps(e, norm)) for st, e in cols],
                 cells=cells,
                 precision=precision,
+                scale=scale,
+                caption=_caption(labels, cells),
             )
         )
     return tables
@@ -240,7 +320,7 @@ def finetune_gain_tables(
     rows: Sequence[Row], standard: str = "slf", adversarial: str = "alf"
 ) -> list[Table]:
     """Seed 002 Tables 5.6–5.7: accuracy (%) at ε_test of each method finetuned adversarially
-    and standardly, then "Robustness Improvement" rows (adversarial − standard, in points)."""
+    and standardly, then "Robustness Improvement" rows (difference of the means, in points)."""
     points = [p for p in accuracy_points(rows) if p.row["protocol"] in (standard, adversarial)]
     tables = []
     for (dataset, norm), group in _groups(points, lambda p: (p.row["dataset"], p.norm)).items():
@@ -252,34 +332,43 @@ def finetune_gain_tables(
         if not both:
             continue
         order = [(m, proto) for m in both for proto in (adversarial, standard)]
+        labels = point_labels(group)
         keys, cols, cells = _grid(
             group,
             lambda p: (p.row["method"], p.row["protocol"]),
-            lambda p: p.eps,
-            _pct,
+            lambda p: (p.setting, p.eps),
+            _value,
             order,
-            ordered({p.eps for p in group}, key=float),
+            _eps_columns(group, labels),
         )
         gains = [_difference(cells[2 * i], cells[2 * i + 1]) for i in range(len(both))]
-        labels = [(f"{m} {proto.upper()}",) for m, proto in keys]
-        labels += [(f"{m} ({adversarial.upper()} − {standard.upper()})",) for m in both]
+        rlabels = [(f"{m} {proto.upper()}",) for m, proto in keys]
+        rlabels += [(f"{m} ({adversarial.upper()} − {standard.upper()})",) for m in both]
         tables.append(
             Table(
                 name=_slug("finetune_gain", dataset, norm, adversarial, standard),
                 title=f"Accuracy (%) on {dataset}: {adversarial.upper()} vs {standard.upper()} "
                 f"finetuning, {NORM_NAMES.get(norm, norm)}",
                 row_header=("Fine-Tuned Model",),
-                rows=labels,
-                columns=[("Evaluation ε Parameter", format_eps(e, norm)) for e in cols],
+                rows=rlabels,
+                columns=[(_eval_eps_header(labels[st]), format_eps(e, norm)) for st, e in cols],
                 cells=cells + gains,
+                scale=PERCENT,
+                caption=_caption(labels, cells),
                 sections={len(keys): "Robustness Improvement"},
             )
         )
     return tables
 
 
-def _difference(a: list[float | None], b: list[float | None]) -> list[float | None]:
-    return [x - y if x is not None and y is not None else None for x, y in zip(a, b, strict=True)]
+def _difference(a: Sequence[Cell], b: Sequence[Cell]) -> list[Cell]:
+    """Difference of the means (a plain number: no ± for a difference of averages)."""
+    out: list[Cell] = []
+    for x, y in zip(a, b, strict=True):
+        mx = x.mean if isinstance(x, Stat) else x
+        my = y.mean if isinstance(y, Stat) else y
+        out.append(mx - my if mx is not None and my is not None else None)
+    return out
 
 
 def label_fraction_tables(rows: Sequence[Row], metric: str = "sa") -> list[Table]:
@@ -292,11 +381,12 @@ def label_fraction_tables(rows: Sequence[Row], metric: str = "sa") -> list[Table
         if len(fractions) < 2:
             continue
         keys = ["method", *varying(group, ("protocol", "threat", "eps_train"))]
-        labels, cols, cells = _grid(
+        labels = row_labels(group)
+        rlabels, cols, cells = _grid(
             group,
             lambda r: float(r["label_fraction"]),
-            lambda r, k=keys: label_of(r, k),
-            lambda r: 100 * float(r["value"]),
+            lambda r, k=keys, lab=labels: _model_column(r, k, lab),
+            _value,
             fractions,
         )
         tables.append(
@@ -304,18 +394,34 @@ def label_fraction_tables(rows: Sequence[Row], metric: str = "sa") -> list[Table
                 name=_slug("label_fraction", dataset, metric),
                 title=f"Test accuracy on {dataset} by fraction of labels available at train time",
                 row_header=("% of Labels Available at Train Time",),
-                rows=[(format_fraction(f),) for f in labels],
+                rows=[(format_fraction(f),) for f in rlabels],
                 columns=[(c,) for c in cols],
                 cells=cells,
-                suffix="%",
+                scale=PERCENT,
+                percent_sign=True,
+                caption=_caption(labels, cells),
             )
         )
     return tables
 
 
+def _model_column(row: Row, keys: list[str], labels: dict[str, str]) -> str:
+    """The model's label, with its setting's label when the table has several settings."""
+    label = label_of(row, keys)
+    return f"{label} [{labels[setting_of(row)]}]" if len(labels) > 1 else label
+
+
+def _attack_order(settings: Iterable[str], name_of: dict[str, str]) -> list[str]:
+    """Settings in the order of ATTACK_ORDER by attack name (first seen within a name)."""
+    settings = ordered(settings)
+    rank = {a: i for i, a in enumerate(ATTACK_ORDER)}
+    return sorted(settings, key=lambda s: rank.get(name_of[s], len(rank)))
+
+
 def attack_tables(rows: Sequence[Row]) -> list[Table]:
     """Seed 000 Figure 14 as a table: models × attacks (clean, FGSM, PGD, APGD-CE, APGD-DLR,
-    AA, worst case), robust accuracy (%); one table per (dataset, norm, ε) of the breakdown."""
+    AA, worst case), robust accuracy (%), each column labelled with its attack's tag; one
+    table per (dataset, norm, ε) of the breakdown."""
     selected = _metric_rows(rows, ("breakdown", "sa"))
     tables = []
     for norm, eps in _threats([r for r in selected if r["metric"] == "breakdown"]):
@@ -324,14 +430,17 @@ def attack_tables(rows: Sequence[Row]) -> list[Table]:
             if not any(r["metric"] == "breakdown" for r in dgroup):
                 continue
             keys = ["method", *varying(dgroup, EXTRA_KEYS)]
-            attacks = {r["attack"] if r["metric"] == "breakdown" else "clean" for r in dgroup}
-            order = [a for a in ATTACK_ORDER if a in attacks] + sorted(attacks - set(ATTACK_ORDER))
-            labels, cols, cells = _grid(
+            labels = row_labels(dgroup)
+            name_of = {
+                setting_of(r): (r["attack"] if r["metric"] == "breakdown" else "clean")
+                for r in dgroup
+            }
+            rlabels, cols, cells = _grid(
                 dgroup,
                 lambda r, k=keys: label_of(r, k),
-                lambda r: r["attack"] if r["metric"] == "breakdown" else "clean",
-                lambda r: 100 * float(r["value"]),
-                col_order=order,
+                setting_of,
+                _value,
+                col_order=_attack_order((setting_of(r) for r in dgroup), name_of),
             )
             tables.append(
                 Table(
@@ -339,9 +448,11 @@ def attack_tables(rows: Sequence[Row]) -> list[Table]:
                     title=f"Robust accuracy (%) on {dataset} per attack, "
                     f"{NORM_NAMES.get(norm, norm)} ε = {format_eps(eps, norm)}",
                     row_header=("Model",),
-                    rows=[(lab,) for lab in labels],
-                    columns=[(ATTACK_NAMES.get(a, a),) for a in cols],
+                    rows=[(lab,) for lab in rlabels],
+                    columns=[(labels[st],) for st in cols],
                     cells=cells,
+                    scale=PERCENT,
+                    caption=_caption(labels, cells),
                 )
             )
     return tables
@@ -365,6 +476,34 @@ def _sort_key(value: Any) -> tuple[int, Any]:
     return (0, float(value)) if is_number(value) else (1, str(value))
 
 
+# Keys compared when a pivot cell combines records: any that differs is named in a note. (The
+# model differs between seeds anyway; two models of one seed are marked by the same-seed rule.)
+_COMBINED_KEYS = (
+    "method",
+    "protocol",
+    "threat",
+    "eps_train",
+    "label_fraction",
+    "dataset",
+    "norm",
+    "eps",
+    "attack_tag",
+    "n",
+    "subset",
+)
+
+
+def check_row_keys(keys: Sequence[str], rows: Sequence[Row], what: str) -> None:
+    """A ValueError naming the allowed keys when a key is absent from every row."""
+    present = {k for r in rows for k in r}
+    unknown = [k for k in keys if k not in present]
+    if unknown:
+        allowed = sorted(k for k in present if k not in ("tags", "info", "attack_config"))
+        raise ValueError(
+            f"unknown {what} key {', '.join(map(repr, unknown))}; keys: {', '.join(allowed)}"
+        )
+
+
 def pivot(
     rows: Sequence[Row],
     row_keys: Sequence[str],
@@ -373,28 +512,99 @@ def pivot(
     precision: int = 4,
     title: str = "",
 ) -> Table:
-    """Generic pivot: mean of the numeric ``value_key`` per (row keys, column key); columns
-    sorted (numbers first, ascending). Rows lacking a key count as "–"."""
+    """Generic pivot: the records of each (row keys, column key) cell combined as mean ± std (n);
+    columns sorted (numbers first, ascending) and, for ``value``, split by attack tag (the tag
+    is part of the column label). Accuracies are shown in %. A key no row has, or a cell that
+    would average different metrics, is a ValueError; other differences inside a cell (models,
+    protocols, …) are named in the caption."""
     if not row_keys:
         raise ValueError("pivot needs at least one row key, e.g. rows=method")
+    check_row_keys([*row_keys, col_key, value_key], rows, "pivot")
     numeric = [r for r in rows if is_number(r.get(value_key))]
+    split = value_key == "value"
+
+    def col_of(r: Row) -> tuple[Any, str]:
+        return (r.get(col_key), str(r.get("attack_tag") or CLEAN) if split else CLEAN)
+
     labels, cols, cells = _grid(
         numeric,
         lambda r: tuple(_text(r.get(k)) for k in row_keys),
-        lambda r: r.get(col_key),
+        col_of,
         lambda r: float(r[value_key]),
     )
-    cols_sorted = sorted(cols, key=_sort_key)
+    cols_sorted = sorted(cols, key=lambda c: (_sort_key(c[0]), c[1] != CLEAN, c[1]))
     index = [cols.index(c) for c in cols_sorted]
+    cells = [[row[i] for i in index] for row in cells]
+    members = _members(numeric, row_keys, col_of, labels, cols_sorted)
+    scales = _pivot_scales(members, split) if split else None
     return Table(
         name=_slug("pivot", *row_keys, col_key, value_key),
-        title=title or f"mean {value_key} by {', '.join(row_keys)} × {col_key}",
+        title=title
+        or f"{value_key} by {', '.join(row_keys)} × {col_key}"
+        + (" (accuracies in %)" if split else ""),
         row_header=tuple(row_keys),
         rows=list(labels),
-        columns=[(f"{col_key}={_text(c)}",) for c in cols_sorted],
-        cells=[[row[i] for i in index] for row in cells],
-        precision=precision,
+        columns=[(_column_label(col_key, c, t),) for c, t in cols_sorted],
+        cells=cells,
+        precision=precision if not split else 2,
+        scales=scales,
+        percent_sign=True,
+        caption=_pivot_note(members, [*row_keys, col_key], cells),
     )
+
+
+def _members(
+    rows: Sequence[Row],
+    row_keys: Sequence[str],
+    col_of: Callable[[Row], tuple[Any, str]],
+    labels: Sequence[Any],
+    cols: Sequence[Any],
+) -> list[list[list[Row]]]:
+    """The rows behind each cell of the pivot."""
+    where = {(lab, c): [] for lab in labels for c in cols}  # type: dict[tuple, list[Row]]
+    for r in rows:
+        where[(tuple(_text(r.get(k)) for k in row_keys), col_of(r))].append(r)
+    return [[where[(lab, c)] for c in cols] for lab in labels]
+
+
+def _pivot_scales(members: list[list[list[Row]]], split: bool) -> list[list[float]]:
+    """Per cell: 100 for accuracies (shown in %), 1 otherwise; a cell mixing metrics is an
+    error, not an average."""
+    scales = []
+    for row in members:
+        line = []
+        for cell in row:
+            metrics = sorted({str(r["metric"]) for r in cell})
+            if len(metrics) > 1:
+                raise ValueError(
+                    f"a pivot cell would average different metrics ({', '.join(metrics)}); add "
+                    "metric to rows= or cols=, or --filter metric=..."
+                )
+            line.append(PERCENT if metrics and metrics[0] in ACCURACY_METRICS else 1.0)
+        scales.append(line)
+    return scales
+
+
+def _pivot_note(members: list[list[list[Row]]], shown: Sequence[str], cells: Any) -> str:
+    """Name the keys that differ inside a combined cell (other than the seed), and the ± rule."""
+    differing = [
+        k
+        for k in _COMBINED_KEYS
+        if k not in shown
+        and any(len({repr(r.get(k)) for r in cell}) > 1 for row in members for cell in row)
+    ]
+    note = _caption({}, cells)
+    if differing:
+        note += (
+            f" Note: cells combine records that differ in {', '.join(differing)}; add them to "
+            "rows= or --filter to separate them."
+        )
+    return note.strip()
+
+
+def _column_label(col_key: str, value: Any, tag: str) -> str:
+    label = f"{col_key}={_text(value)}"
+    return label if tag == CLEAN else f"{label} {tag}"
 
 
 def _text(value: Any) -> str:
@@ -407,25 +617,33 @@ LISTING_KEYS = ("method", "protocol", "model", "dataset", "metric", "norm", "eps
 
 
 def listing(rows: Sequence[Row], precision: int = 4) -> Table:
-    """The scalar records one per line (``robustssl results`` without ``--pivot``); lists and
-    matrices (per-class accuracy, confusion matrices) are left out."""
+    """The scalar records one per line (``robustssl results`` without ``--pivot``): their labels,
+    the attack's tag, n, seed and tags; accuracies shown in % (CSV: the stored fractions).
+    Lists and matrices (per-class accuracy, confusion matrices) are left out."""
     shown = [r for r in rows if is_number(r.get("value"))]
 
     def labels(r: Row) -> tuple[str, ...]:
         base = [
-            format_eps(r["eps"], r["norm"]) if k == "eps" else _text(r.get(k)) for k in LISTING_KEYS
+            format_eps(r["eps"], r["norm"])
+            if k == "eps"
+            else str(r.get("attack_tag") or CLEAN)
+            if k == "attack"
+            else _text(r.get(k))
+            for k in LISTING_KEYS
         ]
         tags = " ".join(f"{k}={v}" for k, v in sorted(r.get("tags", {}).items()))
-        return (*base, tags)
+        return (*base, _text(r.get("n")), _text(r.get("seed")), tags)
 
     return Table(
         name="records",
-        title=f"{len(shown)} records",
-        row_header=(*LISTING_KEYS, "tags"),
+        title=f"{len(shown)} records (accuracies in %)",
+        row_header=(*LISTING_KEYS, "n", "seed", "tags"),
         rows=[labels(r) for r in shown],
         columns=[("value",)],
         cells=[[float(r["value"])] for r in shown],
         precision=precision,
+        scales=[[PERCENT if r["metric"] in ACCURACY_METRICS else 1.0] for r in shown],
+        percent_sign=True,
     )
 
 

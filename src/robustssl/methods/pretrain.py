@@ -4,7 +4,6 @@ train (or resume), and write the run directory."""
 from __future__ import annotations
 
 import os
-import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from robustssl.data import DATASETS, ImageDataset, MixedImageSizesError, load_dataset
 from robustssl.methods.checkpointing import AtomicEpochCheckpoint, check_resume_checkpoint
+from robustssl.methods.clock import TrainClock
 from robustssl.methods.config import PretrainConfig
 from robustssl.methods.data_module import PretrainData
 from robustssl.methods.init_from import init_weights_path, load_init_encoder
@@ -36,9 +36,24 @@ from robustssl.utils.optional import require
 
 @dataclass
 class PretrainResult:
+    """The run directory, its final metrics and its training seconds (summed over resumed
+    segments); ``already_complete`` when a resume found the run finished and changed nothing."""
+
     run_dir: Path
     metrics: dict[str, float]
     seconds: float
+    already_complete: bool = False
+
+
+def completed_run(run: RunDir, cfg: PretrainConfig) -> PretrainResult | None:
+    """The result of a run that already finished with this config (checked first, as any
+    resume is), read back from its ``summary.json``; None when it is not complete."""
+    if run.state() != "complete":
+        return None
+    run.check_resumable(cfg.model_dump(mode="json"))  # a changed config is still refused
+    summary = run.read_summary()
+    metrics, seconds = summary.get("metrics", {}), float(summary.get("train_seconds", 0.0))
+    return PretrainResult(run.path, metrics, seconds, already_complete=True)
 
 
 def _device(cfg: PretrainConfig) -> torch.device:
@@ -200,9 +215,12 @@ def _fit(trainer: L.Trainer, capture: _InterruptCapture, **fit_args: Any) -> Non
 def pretrain(
     cfg: PretrainConfig, resume: bool = False, extra_callbacks: Sequence[L.Callback] = ()
 ) -> PretrainResult:
-    """Train ``cfg`` into ``<output_dir>/<name>``; ``resume`` continues from its last checkpoint.
-    The run directory is locked while this runs: a second process on it is refused."""
+    """Train ``cfg`` into ``<output_dir>/<name>``; ``resume`` continues from its last checkpoint
+    (on a run that is already complete it is a no-op: nothing is trained or written). The run
+    directory is locked while this runs: a second process on it is refused."""
     run = RunDir(Path(cfg.output_dir) / cfg.name, "pretrain")
+    if resume and (done := completed_run(run, cfg)) is not None:
+        return done
     device = _device(cfg)
     if device.type == "cpu":
         keep_freed_memory_in_heap()
@@ -254,9 +272,9 @@ def _pretrain_locked(
             knn=cfg.monitor.knn,
         )
     capture = _InterruptCapture()
-    callbacks = [*([monitor] if monitor else []), *extra_callbacks, capture]
+    clock = TrainClock()  # before the checkpoint callback, so each checkpoint holds its time
+    callbacks = [clock, *([monitor] if monitor else []), *extra_callbacks, capture]
     trainer = build_trainer(cfg, run, callbacks, device)
-    start = time.perf_counter()
     try:
         _fit(
             trainer,
@@ -269,7 +287,7 @@ def _pretrain_locked(
     except NonFiniteLossError as err:
         run.write_summary({"status": "failed", "error": str(err), "epoch": trainer.current_epoch})
         raise
-    seconds = time.perf_counter() - start
+    seconds = clock.seconds
     metrics = dict(monitor.last) if monitor is not None else {}
     metrics["epochs"] = trainer.current_epoch
     if trainer.is_global_zero:

@@ -142,15 +142,21 @@ class RunDir:
         return self.last_checkpoint if self.last_checkpoint.is_file() else None
 
     def merge_metrics(self) -> Path:
-        """Concatenate the CSV logger's segments (one per start or resume) into ``metrics.csv``."""
+        """Concatenate the CSV logger's segments (one per start or resume) into ``metrics.csv``.
+        A resume restarts at an epoch boundary, so rows an earlier segment logged for an epoch
+        a later segment ran again (the interrupted epoch) are dropped: no step appears twice."""
         segments = sorted(
             (self.path / "csv").glob("version_*/metrics.csv"),
             key=lambda p: int(p.parent.name.split("_")[1]),
         )
-        rows: list[dict[str, str]] = []
+        parts: list[list[dict[str, str]]] = []
         for segment in segments:
             with segment.open(newline="") as handle:
-                rows.extend(csv.DictReader(handle))
+                parts.append(list(csv.DictReader(handle)))
+        rows: list[dict[str, str]] = []
+        for i, part in enumerate(parts):
+            redone = min((_epoch(r) for later in parts[i + 1 :] for r in later), default=None)
+            rows += [r for r in part if redone is None or _epoch(r) < redone]
         fields = sorted({key for row in rows for key in row})
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=fields)
@@ -158,3 +164,11 @@ class RunDir:
         writer.writerows(rows)
         atomic_write_text(self.metrics_csv, buffer.getvalue())
         return self.metrics_csv
+
+
+def _epoch(row: dict[str, str]) -> float:
+    """A logged row's epoch (Lightning writes one on every row); rows without one sort last."""
+    try:
+        return float(row.get("epoch") or "inf")
+    except ValueError:
+        return float("inf")
