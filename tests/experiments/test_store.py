@@ -202,7 +202,7 @@ def test_older_schema_is_refused_untouched_with_the_rebuild_steps(tmp_path: Path
     conn.commit()
     conn.close()
     before = (tmp_path / STORE_FILE).read_bytes()
-    with pytest.raises(SchemaVersionError, match=r"version 1.*attack settings.*--ingest RUN_DIR"):
+    with pytest.raises(SchemaVersionError, match=r"version 1.*attack settings.*--rebuild"):
         ResultsStore(tmp_path)
     assert (tmp_path / STORE_FILE).read_bytes() == before
 

@@ -71,7 +71,7 @@ def pgd_run(
     cur, obj = x_adv, objective
     for t in range(steps + 1):
         loss, success, grad = evaluate(obj, cur, need_grad=t < steps)
-        loss = loss.float()  # under AMP (bf16/fp16 autocast) the loss is half precision
+        loss = loss.to(best_loss.dtype)  # AMP (bf16/fp16 autocast) gives a half-precision loss
         success = torch.zeros_like(loss, dtype=torch.bool) if success is None else success
         take = (
             better(loss, success, best_loss[alive], best_success[alive])

@@ -47,7 +47,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="also write the table as CSV (stored fractions, full precision)",
     )
-    parser.add_argument("--csv", type=Path, default=None, help="also write the table as CSV")
     parser.add_argument(
         "--rebuild",
         action="store_true",
