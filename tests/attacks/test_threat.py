@@ -31,8 +31,11 @@ def test_projection_lands_in_ball_and_box_and_is_idempotent(norm, eps, scale, se
     x_adv = x + scale * torch.randn(x.shape, generator=make_generator(seed + 1))
     p = threat.project(x_adv, x)
     assert float(p.min()) >= 0.0 and float(p.max()) <= 1.0
-    assert bool((threat.norms(p - x) <= eps * (1 + 1e-5) + 1e-6).all())
-    torch.testing.assert_close(threat.project(p, x), p, atol=1e-6, rtol=0)
+    # float32: forming x + δ and measuring p − x round each of the d coordinates by up to 2^-24 each
+    # (values in [0, 1]): a measured L1 norm can exceed ε by d·2^-23; re-projecting moves p as much.
+    tol = x[0].numel() * 2.0**-23
+    assert bool((threat.norms(p - x) <= eps * (1 + 1e-5) + tol).all())
+    torch.testing.assert_close(threat.project(p, x), p, atol=tol, rtol=0)
 
 
 @settings(max_examples=20, deadline=None)
