@@ -162,6 +162,11 @@ def test_bad_files_are_clear_errors(tmp_path: Path) -> None:
     save_weights(enc, odd, {SPEC_KEY: header})
     with pytest.raises(ValueError, match=r"unknown fields \['colour'\]"):
         load_encoder(odd)
+    header = {**describe_encoder(enc, "small_cnn", {"width": 8}).to_json(), "mean": "grey"}
+    damaged = tmp_path / "damaged.safetensors"
+    save_weights(enc, damaged, {SPEC_KEY: header})
+    with pytest.raises(ValueError, match=f"{damaged}: the encoder spec in its header is damaged"):
+        load_encoder(damaged)
 
 
 class _Payload:

@@ -145,6 +145,8 @@ def evaluate_model(
     - ``dataset`` with ``x``/``y``: only names the points in the records (default ``"custom"``).
     - ``out``: a directory; ``records.json`` there (merged with earlier records) and
       ``config.json``.
+    - ``x, y`` (all of them are used; ``data.n`` applies to ``dataset`` only) and the dataset's
+      points go to the device of the model's parameters.
 
     Everything is checked before the first attack: the config, x/y (the attacks' shared checks:
     shape, dtype, NaN, [0, 1], labels within the model's classes) and the dataset's classes.

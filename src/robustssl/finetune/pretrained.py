@@ -126,9 +126,8 @@ def load_pretrained_encoder(
     check_finite(state, run / ENCODER_FILE)
     kwargs = dict(model.get("backbone_kwargs") or {})
     encoder = encoder_from_state(model["backbone"], kwargs, state, str(run / ENCODER_FILE))
-    mean, std = tuple(encoder.normalize.mean.flatten().tolist()), tuple(
-        encoder.normalize.std.flatten().tolist()
-    )
+    mean = tuple(float(v) for v in encoder.normalize.mean.flatten().tolist())
+    std = tuple(float(v) for v in encoder.normalize.std.flatten().tolist())
     dataset = (config.get("data") or {}).get("dataset")
     return PretrainedEncoder(
         encoder=encoder.to(device).eval(),

@@ -83,16 +83,24 @@ class EncoderSpec:
             raise ValueError(
                 f"{source}: encoder spec with unknown fields {unknown} / missing {missing}"
             )
-        size = raw.get("input_size")
-        return cls(
-            **{
-                **raw,
-                "mean": tuple(float(v) for v in raw["mean"]),
-                "std": tuple(float(v) for v in raw["std"]),
-                "backbone_kwargs": dict(raw.get("backbone_kwargs") or {}),
-                "input_size": (int(size[0]), int(size[1])) if size else None,
-            }
-        )
+        try:
+            size = raw.get("input_size")
+            return cls(
+                **{
+                    **raw,
+                    "in_channels": int(raw["in_channels"]),
+                    "feature_dim": int(raw["feature_dim"]),
+                    "mean": tuple(float(v) for v in raw["mean"]),
+                    "std": tuple(float(v) for v in raw["std"]),
+                    "backbone_kwargs": dict(raw.get("backbone_kwargs") or {}),
+                    "input_size": (int(size[0]), int(size[1])) if size else None,
+                }
+            )
+        except (TypeError, ValueError, IndexError) as err:
+            raise ValueError(
+                f"{source}: the encoder spec in its header is damaged ({err}); re-export it "
+                "with robustssl.models.save_encoder"
+            ) from None
 
 
 def describe_encoder(
