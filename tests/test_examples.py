@@ -28,9 +28,9 @@ def example(name: str, monkeypatch: pytest.MonkeyPatch) -> Callable[..., dict[st
 def test_own_model_runs_evaluate_model_on_a_torchvision_resnet(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    numbers = example("own_model", monkeypatch)(["--n", "8", "--steps", "3"])
+    numbers = example("own_model", monkeypatch)(["--n", "4", "--steps", "3"])
     out = capsys.readouterr().out
-    assert out.startswith("evaluated on the 8 points given") and "PGD-3 α=ε/4" in out
+    assert out.startswith("evaluated on the 4 points given") and "PGD-3 α=ε/4" in out
     assert set(numbers) == {"sa", "fgsm", "pgd", "worst_case"}
     assert 0 <= numbers["worst_case"] <= min(numbers["fgsm"], numbers["pgd"]) <= numbers["sa"]
 
