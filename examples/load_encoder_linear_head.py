@@ -30,8 +30,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
 
     encoder = load_encoder(args.encoder)  # strict, eval mode; a clear error for a wrong file
     spec = read_encoder_spec(args.encoder)
-    print(f"{spec.backbone} {dict(spec.backbone_kwargs)}: {spec.feature_dim} features, trained "
-          f"by {spec.method} on {spec.dataset} at {spec.input_size}")
+    print(
+        f"{spec.backbone} {dict(spec.backbone_kwargs)}: {spec.feature_dim} features, trained "
+        f"by {spec.method} on {spec.dataset} at {spec.input_size}"
+    )
     for p in encoder.parameters():
         p.requires_grad_(False)
     model = Classifier(encoder, LinearClassifier(encoder.feature_dim, 10))
@@ -50,8 +52,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     with torch.no_grad():
         train_acc = float((model(x).argmax(1) == y).float().mean())
         test_acc = float((model(x_test).argmax(1) == y_test).float().mean())
-    print(f"linear head: train accuracy {100 * train_acc:.1f}%, test accuracy "
-          f"{100 * test_acc:.1f}% ({len(y_test)} points)")
+    print(
+        f"linear head: train accuracy {100 * train_acc:.1f}%, test accuracy "
+        f"{100 * test_acc:.1f}% ({len(y_test)} points)"
+    )
     return {"train_accuracy": train_acc, "test_accuracy": test_acc, "loss": float(loss.detach())}
 
 

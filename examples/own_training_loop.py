@@ -64,8 +64,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
 
     trained = method.export_encoder().eval()  # the plain Encoder (Normalize + backbone)
     spec = describe_encoder(
-        trained, BACKBONE, {"width": args.width}, input_size=(28, 28),
-        dataset="fashion_mnist" if args.data else "synthetic", method="adv_simclr",
+        trained,
+        BACKBONE,
+        {"width": args.width},
+        input_size=(28, 28),
+        dataset="fashion_mnist" if args.data else "synthetic",
+        method="adv_simclr",
     )
     path = args.out / "encoder.safetensors"
     save_encoder(trained, spec, path, {"epochs": args.epochs, "losses": losses})

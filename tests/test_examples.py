@@ -50,8 +50,18 @@ def test_own_loop_then_load_encoder_with_a_linear_head(
     assert meta is not None and meta["encoder_spec"]["method"] == "adv_simclr"
     assert meta["encoder_spec"]["dataset"] == "fashion_mnist" and encoder.feature_dim == 32
     head = example("load_encoder_linear_head", monkeypatch)
-    numbers = head(["--encoder", str(run / "encoder.safetensors"), "--data", str(root),
-                    "--n", "96", "--steps", "60"])
+    numbers = head(
+        [
+            "--encoder",
+            str(run / "encoder.safetensors"),
+            "--data",
+            str(root),
+            "--n",
+            "96",
+            "--steps",
+            "60",
+        ]
+    )
     assert "adv_simclr on fashion_mnist at (28, 28)" in capsys.readouterr().out
     assert numbers["train_accuracy"] > 0.5 and numbers["test_accuracy"] > 0.3  # chance: 0.1
 
@@ -59,9 +69,20 @@ def test_own_loop_then_load_encoder_with_a_linear_head(
 def test_examples_run_as_scripts(tmp_path: Path) -> None:
     """``python examples/<name>.py`` works from any directory (its own folder on sys.path)."""
     run = subprocess.run(
-        [sys.executable, str(EXAMPLES / "own_training_loop.py"), "--n", "32", "--epochs", "1",
-         "--out", str(tmp_path / "loop")],
-        cwd=tmp_path, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            str(EXAMPLES / "own_training_loop.py"),
+            "--n",
+            "32",
+            "--epochs",
+            "1",
+            "--out",
+            str(tmp_path / "loop"),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert run.returncode == 0, run.stderr
     assert "wrote" in run.stdout and (tmp_path / "loop" / "encoder.safetensors").is_file()

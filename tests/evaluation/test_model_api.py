@@ -81,8 +81,15 @@ def test_default_metrics_are_sa_ra_aa_and_a_config_is_kept() -> None:
 def test_dataset_names_given_points_in_the_written_records(tmp_path: Path) -> None:
     model, (x, y) = trained_model(), eval_data(16)
     done = evaluate_model(
-        model, x, y, dataset="templates", name="mine", threats={"Linf": 0.02},
-        metrics=["sa", "ra"], config={**SMALL, "data": {"batch_size": 16}}, out=tmp_path / "ev",
+        model,
+        x,
+        y,
+        dataset="templates",
+        name="mine",
+        threats={"Linf": 0.02},
+        metrics=["sa", "ra"],
+        config={**SMALL, "data": {"batch_size": 16}},
+        out=tmp_path / "ev",
     )
     records = read_records(tmp_path / "ev" / "records.json")
     assert done.records_path == tmp_path / "ev" / "records.json"
@@ -91,8 +98,15 @@ def test_dataset_names_given_points_in_the_written_records(tmp_path: Path) -> No
     saved = json.loads((tmp_path / "ev" / "config.json").read_text())
     assert saved["threats"]["Linf"]["eps"] == 0.02
     again = evaluate_model(  # a second evaluation merges into the same records.json
-        model, x, y, dataset="templates", name="mine", threats={"Linf": 0.04},
-        metrics=["ra"], config=SMALL, out=tmp_path / "ev",
+        model,
+        x,
+        y,
+        dataset="templates",
+        name="mine",
+        threats={"Linf": 0.04},
+        metrics=["ra"],
+        config=SMALL,
+        out=tmp_path / "ev",
     )
     merged = read_records(again.records_path)
     ras = {r.eps: r.value for r in merged if r.metric == "ra"}
@@ -104,8 +118,12 @@ def test_a_dataset_by_name_fills_the_records_dataset(fmnist_root: Path, tmp_path
     model = tiny_model().eval()
     cfg = {**SMALL, "data": {"root": str(fmnist_root), "n": 24, "batch_size": 16}}
     done = evaluate_model(
-        model, dataset="Fashion-MNIST", threats={"Linf": 0.05}, metrics=["sa", "ra"],
-        config=cfg, out=tmp_path,
+        model,
+        dataset="Fashion-MNIST",
+        threats={"Linf": 0.05},
+        metrics=["sa", "ra"],
+        config=cfg,
+        out=tmp_path,
     )
     test = load_dataset("fashion_mnist", "test", root=fmnist_root)
     x, y = test.get_batch(torch.arange(24))
@@ -180,13 +198,24 @@ def weights(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, nn.Module]:
 
 
 def test_cli_evaluates_a_factory_model(
-    weights: tuple[Path, nn.Module], fmnist_root: Path, tmp_path: Path,
+    weights: tuple[Path, nn.Module],
+    fmnist_root: Path,
+    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     path, model = weights
-    args = ["evaluate", "--model", "test_model_api:tiny_model", "--weights", str(path),
-            "--dataset", "fashion_mnist", "--out", str(tmp_path / "out"),
-            f"data.root={fmnist_root}"]
+    args = [
+        "evaluate",
+        "--model",
+        "test_model_api:tiny_model",
+        "--weights",
+        str(path),
+        "--dataset",
+        "fashion_mnist",
+        "--out",
+        str(tmp_path / "out"),
+        f"data.root={fmnist_root}",
+    ]
     assert main([*args, *FAST]) == 0
     out = capsys.readouterr().out
     assert out.splitlines()[0].startswith("evaluated on test[0:20], n=20") and "wrote" in out
@@ -204,8 +233,17 @@ def test_cli_default_out_is_next_to_the_weights(
 ) -> None:
     path = tmp_path / "w.safetensors"
     path.write_bytes(weights[0].read_bytes())
-    args = ["evaluate", "--model", "test_model_api:tiny_model", "--weights", str(path),
-            f"data.root={fmnist_root}", "data.dataset=fashion_mnist", "name=quick", *FAST]
+    args = [
+        "evaluate",
+        "--model",
+        "test_model_api:tiny_model",
+        "--weights",
+        str(path),
+        f"data.root={fmnist_root}",
+        "data.dataset=fashion_mnist",
+        "name=quick",
+        *FAST,
+    ]
     assert main(args) == 0
     assert (tmp_path / "evaluation" / "quick" / "records.json").is_file()
 
@@ -221,33 +259,61 @@ def test_cli_default_out_is_next_to_the_weights(
     ],
 )
 def test_cli_bad_factory_exits_2_naming_it(
-    model: str, message: str, weights: tuple[Path, nn.Module], fmnist_root: Path,
+    model: str,
+    message: str,
+    weights: tuple[Path, nn.Module],
+    fmnist_root: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    args = ["evaluate", "--model", model, "--weights", str(weights[0]), "--dataset",
-            "fashion_mnist", f"data.root={fmnist_root}", *FAST]
+    args = [
+        "evaluate",
+        "--model",
+        model,
+        "--weights",
+        str(weights[0]),
+        "--dataset",
+        "fashion_mnist",
+        f"data.root={fmnist_root}",
+        *FAST,
+    ]
     assert main(args) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
 
 
 def test_cli_bad_weights_and_missing_arguments_exit_2(
-    weights: tuple[Path, nn.Module], fmnist_root: Path, tmp_path: Path,
+    weights: tuple[Path, nn.Module],
+    fmnist_root: Path,
+    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     other = tmp_path / "other.safetensors"
     save_weights(nn.Sequential(nn.Flatten(), nn.Linear(784, 10)), other)
     base = ["evaluate", "--model", "test_model_api:tiny_model", f"data.root={fmnist_root}", *FAST]
     cases = [
-        ([*base, "--weights", str(other), "--dataset", "fashion_mnist"],
-         "do not match the model (missing keys"),
-        ([*base, "--weights", str(tmp_path / "nope.safetensors"), "--dataset", "fashion_mnist"],
-         "no such file"),
+        (
+            [*base, "--weights", str(other), "--dataset", "fashion_mnist"],
+            "do not match the model (missing keys",
+        ),
+        (
+            [*base, "--weights", str(tmp_path / "nope.safetensors"), "--dataset", "fashion_mnist"],
+            "no such file",
+        ),
         ([*base, "--dataset", "fashion_mnist"], "go together"),
         ([*base, "--weights", str(weights[0])], "--dataset NAME"),
         (["evaluate", "progress=false"], "name what to evaluate"),
-        (["evaluate", str(tmp_path), *base[1:], "--weights", str(weights[0]), "--dataset",
-          "fashion_mnist"], "not both"),
+        (
+            [
+                "evaluate",
+                str(tmp_path),
+                *base[1:],
+                "--weights",
+                str(weights[0]),
+                "--dataset",
+                "fashion_mnist",
+            ],
+            "not both",
+        ),
     ]
     for args, message in cases:
         assert main(args) == 2, args

@@ -105,8 +105,15 @@ def test_files_written_before_the_spec_load_from_their_config(tmp_path: Path) ->
     save_weights(enc, path, {"config": config, "metrics": {}})
     spec = read_encoder_spec(path)
     assert spec == EncoderSpec(
-        "small_cnn", 1, (pytest.approx(0.3),), (pytest.approx(0.4),), 32, {"width": 8},
-        (24, 24), "fashion_mnist", "simclr",
+        "small_cnn",
+        1,
+        (pytest.approx(0.3),),
+        (pytest.approx(0.4),),
+        32,
+        {"width": 8},
+        (24, 24),
+        "fashion_mnist",
+        "simclr",
     )
     assert _same(load_encoder(path).state_dict(), enc.state_dict())
 
@@ -133,8 +140,11 @@ def test_bad_files_are_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"shape mismatches.*in file vs"):
         load_encoder(wrong)
     newer = tmp_path / "newer.safetensors"
-    save_weights(enc, newer, {SPEC_KEY: {**describe_encoder(enc, "small_cnn", {"width": 8})
-                                          .to_json(), "version": 99}})
+    save_weights(
+        enc,
+        newer,
+        {SPEC_KEY: {**describe_encoder(enc, "small_cnn", {"width": 8}).to_json(), "version": 99}},
+    )
     with pytest.raises(ValueError, match=r"version 99.*upgrade"):
         load_encoder(newer)
     state = {k: v.clone() for k, v in enc.state_dict().items()}

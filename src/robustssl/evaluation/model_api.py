@@ -46,9 +46,7 @@ class ModelEvaluation:
 def _threats(threats: Mapping[str, Any]) -> dict[str, Any]:
     """``{"Linf": 8/255}`` or ``{"Linf": {"eps": 0.1, "eps_list": [...]}}`` → config form."""
     if not isinstance(threats, Mapping) or not threats:
-        raise ValueError(
-            f"threats must be a mapping like {{'Linf': 8/255}}, got {threats!r}"
-        )
+        raise ValueError(f"threats must be a mapping like {{'Linf': 8/255}}, got {threats!r}")
     return {
         norm: value if isinstance(value, Mapping) else {"eps": value}
         for norm, value in threats.items()
@@ -179,7 +177,9 @@ def evaluate_model(
         )
     check_labels(y, classes)
     ctx = RecordContext(
-        model=name or type(model).__name__, dataset=dataset or CUSTOM, seed=cfg.seed,
+        model=name or type(model).__name__,
+        dataset=dataset or CUSTOM,
+        seed=cfg.seed,
         subset=subset,
     )
     if out is None:

@@ -48,8 +48,9 @@ def import_factory(spec: str, search: str | Path | None = ".") -> Callable[[], n
             raise ValueError(f"--model {spec!r}: module {module_name!r} has no {attr!r}")
         target = getattr(target, part)
     if not callable(target):
-        raise ValueError(f"--model {spec!r}: {attr!r} is not callable (a function returning "
-                         "an nn.Module)")
+        raise ValueError(
+            f"--model {spec!r}: {attr!r} is not callable (a function returning an nn.Module)"
+        )
     return target
 
 
@@ -60,12 +61,11 @@ def model_from_factory(spec: str, weights: str | Path) -> nn.Module:
     try:
         model = factory()
     except Exception as err:  # the user's code: report it as bad input, not a traceback
-        raise ValueError(f"--model {spec!r}: calling it failed: {type(err).__name__}: {err}") \
-            from err
-    if not isinstance(model, nn.Module):
         raise ValueError(
-            f"--model {spec!r} returned {type(model).__name__}, not a torch.nn.Module"
-        )
+            f"--model {spec!r}: calling it failed: {type(err).__name__}: {err}"
+        ) from err
+    if not isinstance(model, nn.Module):
+        raise ValueError(f"--model {spec!r} returned {type(model).__name__}, not a torch.nn.Module")
     path = Path(weights)
     state = load_weights(path, "cpu")
     if bad := non_finite_keys(state):
