@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -319,3 +320,28 @@ def test_cli_bad_weights_and_missing_arguments_exit_2(
         assert main(args) == 2, args
         err = capsys.readouterr().err
         assert message in err and "Traceback" not in err, (args, err)
+
+
+def test_cli_finds_a_factory_in_the_working_directory(
+    weights: tuple[Path, nn.Module],
+    fmnist_root: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A module next to the user (not installed, not on sys.path) is found; one that fails on
+    import is exit 2 with its error, not a traceback; sys.path is left as it was."""
+    (tmp_path / "my_models_i18b.py").write_text(
+        "from test_model_api import tiny_model\n\n\ndef build():\n    return tiny_model()\n"
+    )
+    (tmp_path / "broken_models_i18b.py").write_text("raise RuntimeError('no GPU here')\n")
+    monkeypatch.chdir(tmp_path)
+    before = list(sys.path)
+    args = ["--weights", str(weights[0]), "--dataset", "fashion_mnist", "--out", "ev"]
+    args += [f"data.root={fmnist_root}", *FAST]
+    assert main(["evaluate", "--model", "my_models_i18b:build", *args]) == 0
+    assert (tmp_path / "ev" / "records.json").is_file()
+    assert main(["evaluate", "--model", "broken_models_i18b:build", *args]) == 2
+    err = capsys.readouterr().err
+    assert "importing 'broken_models_i18b' failed: RuntimeError: no GPU here" in err
+    assert "Traceback" not in err and sys.path == before

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from torch import nn
@@ -22,26 +23,39 @@ from robustssl.utils.checkpoint import load_weights, non_finite_keys
 FORM = "pkg.module:factory"
 
 
+@contextmanager
+def _searching(directory: str | Path | None) -> Iterator[None]:
+    """``directory`` appended to ``sys.path`` (after everything else) for the block's duration."""
+    entry = str(Path(directory).resolve()) if directory is not None else None
+    added = entry is not None and entry not in sys.path
+    if entry is not None and added:
+        sys.path.append(entry)
+    try:
+        yield
+    finally:
+        if entry is not None and added and entry in sys.path:
+            sys.path.remove(entry)
+
+
 def import_factory(spec: str, search: str | Path | None = ".") -> Callable[[], nn.Module]:
     """The callable ``spec`` (``pkg.module:factory``, ``factory`` may be dotted) names;
     ``search`` (default: the working directory) is tried after ``sys.path`` for the module.
-    A ValueError names what could not be found."""
+    A ValueError names what could not be found or imported."""
     module_name, colon, attr = spec.partition(":")
     if not colon or not module_name or not attr:
         raise ValueError(f"--model {spec!r}: expected the form {FORM} (e.g. mypkg.models:build)")
-    added = search is not None and str(Path(search).resolve()) not in sys.path
-    if added:
-        sys.path.append(str(Path(search).resolve()))  # type: ignore[arg-type]
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as err:
-        raise ValueError(
-            f"--model {spec!r}: cannot import module {module_name!r} ({err}); run from the "
-            "directory holding it or add its directory to PYTHONPATH"
-        ) from None
-    finally:
-        if added:
-            sys.path.remove(str(Path(search).resolve()))  # type: ignore[arg-type]
+    with _searching(search):
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as err:
+            raise ValueError(
+                f"--model {spec!r}: cannot import module {module_name!r} ({err}); run from the "
+                "directory holding it or add its directory to PYTHONPATH"
+            ) from None
+        except Exception as err:  # the user's module fails on import: bad input, no traceback
+            raise ValueError(
+                f"--model {spec!r}: importing {module_name!r} failed: {type(err).__name__}: {err}"
+            ) from err
     target: object = module
     for part in attr.split("."):
         if not hasattr(target, part):
@@ -54,16 +68,19 @@ def import_factory(spec: str, search: str | Path | None = ".") -> Callable[[], n
     return target
 
 
-def model_from_factory(spec: str, weights: str | Path) -> nn.Module:
+def model_from_factory(
+    spec: str, weights: str | Path, search: str | Path | None = "."
+) -> nn.Module:
     """``factory()`` with the state dict of ``weights`` (.safetensors) strictly loaded, in eval
-    mode on the CPU."""
-    factory = import_factory(spec)
-    try:
-        model = factory()
-    except Exception as err:  # the user's code: report it as bad input, not a traceback
-        raise ValueError(
-            f"--model {spec!r}: calling it failed: {type(err).__name__}: {err}"
-        ) from err
+    mode on the CPU (``search`` as for :func:`import_factory`, also while the factory runs)."""
+    with _searching(search):
+        factory = import_factory(spec, None)
+        try:
+            model = factory()
+        except Exception as err:  # the user's code: report it as bad input, not a traceback
+            raise ValueError(
+                f"--model {spec!r}: calling it failed: {type(err).__name__}: {err}"
+            ) from err
     if not isinstance(model, nn.Module):
         raise ValueError(f"--model {spec!r} returned {type(model).__name__}, not a torch.nn.Module")
     path = Path(weights)
