@@ -6,7 +6,10 @@ import argparse
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from robustssl.evaluation.config import EvaluateConfig
 
 
 class _OverridesAnywhere(argparse.ArgumentParser):
@@ -28,8 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "evaluate",
         help="evaluate a finetuned classifier: SA/RA/AA, ε-curves, attacks, metrics, diagnostics",
         description="Evaluate a finetune run dir (holding classifier.safetensors) or a classifier "
-        ".safetensors file on its test set; writes <run>/evaluation/<name>/records.json (merged "
-        "with earlier results) and prints a summary table. See docs/evaluation.md.",
+        ".safetensors file on its test set, or your own model (--model pkg.module:factory "
+        "--weights FILE.safetensors --dataset NAME); writes <run>/evaluation/<name>/records.json "
+        "(merged with earlier results) and prints a summary table. See docs/evaluation.md.",
     )
     parser.add_argument(
         "target",
@@ -97,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_own_model(args: argparse.Namespace, cfg: Any) -> int:
+def _run_own_model(args: argparse.Namespace, cfg: EvaluateConfig) -> int:
     """``--model pkg.module:factory --weights FILE --dataset NAME [--out DIR]``."""
     from robustssl.evaluation.model_api import evaluate_model
     from robustssl.models.factory import model_from_factory
