@@ -164,8 +164,13 @@ def test_bad_files_are_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=f"{truncated} is not a readable safetensors file"):
         load_encoder(truncated)
     assert _same(load_encoder(good).state_dict(), enc.state_dict())
-    with pytest.raises(FileNotFoundError, match="no weights file"):
+    with pytest.raises(
+        FileNotFoundError, match=r"no encoder file at .*missing.*robustssl pretrain"
+    ):
         load_encoder(tmp_path / "missing.safetensors")
+    (tmp_path / "not_a_run").mkdir()
+    with pytest.raises(FileNotFoundError, match=r"not_a_run holds no encoder\.safetensors"):
+        load_encoder(tmp_path / "not_a_run")
     header = json.loads(json.dumps(describe_encoder(enc, "small_cnn", {"width": 8}).to_json()))
     header["colour"] = "blue"
     odd = tmp_path / "odd.safetensors"

@@ -231,7 +231,17 @@ def load_encoder(path: str | Path, device: str | torch.device = "cpu") -> Encode
     """
     path = Path(path)
     if path.is_dir():  # a pretraining run directory: its encoder file
+        if not (path / ENCODER).is_file():
+            raise FileNotFoundError(
+                f"{path} holds no {ENCODER}: pass a finished pretraining run directory or the "
+                "encoder file itself"
+            )
         path = path / ENCODER
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"no encoder file at {path}; `robustssl pretrain` writes <run dir>/{ENCODER}, "
+            "robustssl.models.save_encoder any other"
+        )
     state = load_weights(path, "cpu")
     spec = read_encoder_spec(path, state)
     if bad := non_finite_keys(state):
