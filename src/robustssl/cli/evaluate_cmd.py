@@ -6,6 +6,10 @@ import argparse
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from robustssl.evaluation.config import EvaluateConfig
 
 
 class _OverridesAnywhere(argparse.ArgumentParser):
@@ -27,10 +31,34 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "evaluate",
         help="evaluate a finetuned classifier: SA/RA/AA, ε-curves, attacks, metrics, diagnostics",
         description="Evaluate a finetune run dir (holding classifier.safetensors) or a classifier "
-        ".safetensors file on its test set; writes <run>/evaluation/<name>/records.json (merged "
-        "with earlier results) and prints a summary table. See docs/evaluation.md.",
+        ".safetensors file on its test set, or your own model (--model pkg.module:factory "
+        "--weights FILE.safetensors --dataset NAME); writes <run>/evaluation/<name>/records.json "
+        "(merged with earlier results) and prints a summary table. See docs/evaluation.md.",
     )
-    parser.add_argument("target", type=Path, help="finetune run dir or classifier .safetensors")
+    parser.add_argument(
+        "target",
+        type=Path,
+        nargs="?",
+        help="finetune run dir or classifier .safetensors (or --model/--weights instead)",
+    )
+    own = parser.add_argument_group(
+        "your own model", "evaluate any nn.Module (images in [0,1] → logits, normalisation inside)"
+    )
+    own.add_argument(
+        "--model",
+        metavar="PKG.MODULE:FACTORY",
+        help="a callable returning the nn.Module (imported from sys.path or the working dir)",
+    )
+    own.add_argument(
+        "--weights", type=Path, metavar="FILE", help="its state dict (.safetensors, strict)"
+    )
+    own.add_argument("--dataset", metavar="NAME", help="test set to use (same as data.dataset=)")
+    own.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="where records.json goes (default: <weights dir>/evaluation/<name>)",
+    )
     parser.add_argument("--config", type=Path, default=None, help="YAML config (see configs/)")
     parser.add_argument(
         "overrides",
@@ -51,11 +79,46 @@ def run(args: argparse.Namespace) -> int:
     from robustssl.evaluation.suite import format_summary
     from robustssl.utils.config import load_config
 
+    target = args.target
+    if target is not None and "=" in str(target) and not target.exists():
+        args.overrides, args.target = [str(target), *args.overrides], None  # --model: no target
     cfg = load_config(args.config, EvaluateConfig, args.overrides)
     if args.print_config:
         print(json.dumps(cfg.model_dump(mode="json"), indent=2))
         return 0
+    if args.model is not None or args.weights is not None:
+        return _run_own_model(args, cfg)
+    if args.target is None:
+        raise ValueError(
+            "name what to evaluate: a finetune run dir / classifier .safetensors, or "
+            "--model pkg.module:factory --weights FILE.safetensors --dataset NAME"
+        )
+    if args.dataset is not None or args.out is not None:
+        raise ValueError("--dataset and --out go with --model; for a run use data.dataset=...")
     done = evaluate_checkpoint(args.target, cfg)
     print(format_summary(done.result.records))
+    print(f"wrote {done.records_path}")
+    return 0
+
+
+def _run_own_model(args: argparse.Namespace, cfg: EvaluateConfig) -> int:
+    """``--model pkg.module:factory --weights FILE --dataset NAME [--out DIR]``."""
+    from robustssl.evaluation.model_api import evaluate_model
+    from robustssl.models.factory import model_from_factory
+    from robustssl.utils import resolve_device
+
+    if args.target is not None:
+        raise ValueError(f"give either {args.target} or --model/--weights, not both")
+    if args.model is None or args.weights is None:
+        raise ValueError("--model pkg.module:factory and --weights FILE.safetensors go together")
+    dataset = args.dataset or cfg.data.dataset
+    if dataset is None:
+        raise ValueError("--model needs the test set: --dataset NAME (e.g. fashion_mnist)")
+    if not args.weights.is_file():
+        raise FileNotFoundError(f"--weights {args.weights}: no such file")
+    out = args.out or args.weights.parent / "evaluation" / cfg.name
+    model = model_from_factory(args.model, args.weights).to(resolve_device(cfg.device))
+    done = evaluate_model(model, dataset=dataset, config=cfg, name=args.model, out=out)
+    print(done.table)
     print(f"wrote {done.records_path}")
     return 0

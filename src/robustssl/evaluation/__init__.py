@@ -27,6 +27,7 @@ from robustssl.evaluation.metrics import (
     per_class_accuracy,
     top_k_accuracy,
 )
+from robustssl.evaluation.model_api import ModelEvaluation, evaluate_model
 from robustssl.evaluation.records import (
     EvalRecord,
     RecordContext,
@@ -65,6 +66,7 @@ __all__ = [
     "EvaluationResult",
     "Inversion",
     "Landscape",
+    "ModelEvaluation",
     "RecordContext",
     "accuracy",
     "adversarial_landscape",
@@ -78,6 +80,7 @@ __all__ = [
     "corruption_records",
     "evaluate",
     "evaluate_checkpoint",
+    "evaluate_model",
     "feature_difference",
     "feature_inversion_map",
     "filter_normalized_direction",

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -132,11 +132,19 @@ def evaluate_checkpoint(target: str | Path, cfg: EvaluateConfig) -> CheckpointEv
     shape = tuple(expected) if expected is not None else None
     with DirLock(out_dir, "evaluation folder", stop_note="the evaluation starts over when rerun"):
         result = evaluate(model, x, y, cfg, ctx, data.num_classes, shape)
-        records_path = write_records(out_dir / RECORDS, result.records)
-        for key, arrays in result.tsne.items():
-            tsne = out_dir / f"tsne_{key.replace('/', '_')}.npz"
-            with atomic_path(tsne) as tmp, open(tmp, "wb") as handle:
-                np.savez(handle, **arrays)
-        config = json.dumps(cfg.model_dump(mode="json"), indent=2)
-        atomic_write_text(out_dir / CONFIG_JSON, config)  # last: marks the evaluation done
+        records_path = write_evaluation(out_dir, cfg, result)
     return CheckpointEvaluation(result, out_dir, records_path)
+
+
+def write_evaluation(out_dir: Path, cfg: EvaluateConfig, result: EvaluationResult) -> Path:
+    """``records.json`` (merged with earlier records), t-SNE arrays and, last (it marks the
+    evaluation done), ``config.json`` into ``out_dir``; returns the records file. The caller
+    holds the folder's :class:`DirLock`."""
+    records_path = write_records(out_dir / RECORDS, result.records)
+    for key, arrays in result.tsne.items():
+        tsne = out_dir / f"tsne_{key.replace('/', '_')}.npz"
+        with atomic_path(tsne) as tmp, open(tmp, "wb") as handle:
+            np.savez(handle, **cast(dict[str, Any], arrays))  # numpy stubs: allow_pickle
+    config = json.dumps(cfg.model_dump(mode="json"), indent=2)
+    atomic_write_text(out_dir / CONFIG_JSON, config)
+    return records_path

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from robustssl.data import UnknownDatasetError, get_info
-from robustssl.models import Encoder, build_encoder, load_state_strict
+from robustssl.models import Encoder, build_encoder, encoder_from_state
 from robustssl.runs.layout import CONFIG_JSON, ENCODER, SUMMARY
 from robustssl.utils.checkpoint import load_weights, non_finite_keys
 
@@ -124,16 +124,10 @@ def load_pretrained_encoder(
         raise ValueError(f"{run / CONFIG_JSON} names no model.backbone; is it a pretraining run?")
     state = load_weights(run / ENCODER_FILE, "cpu")
     check_finite(state, run / ENCODER_FILE)
-    if "normalize.mean" not in state or "normalize.std" not in state:
-        raise ValueError(
-            f"{run / ENCODER_FILE} has no normalize.mean/std: it is not an Encoder state dict "
-            "(robustssl.models.Encoder, saved by robustssl pretrain)"
-        )
-    mean = tuple(float(v) for v in state["normalize.mean"].tolist())
-    std = tuple(float(v) for v in state["normalize.std"].tolist())
     kwargs = dict(model.get("backbone_kwargs") or {})
-    encoder = build_encoder(model["backbone"], len(mean), mean, std, **kwargs)
-    load_state_strict(encoder, state, str(run / ENCODER_FILE))
+    encoder = encoder_from_state(model["backbone"], kwargs, state, str(run / ENCODER_FILE))
+    mean = tuple(float(v) for v in encoder.normalize.mean.flatten().tolist())
+    std = tuple(float(v) for v in encoder.normalize.std.flatten().tolist())
     dataset = (config.get("data") or {}).get("dataset")
     return PretrainedEncoder(
         encoder=encoder.to(device).eval(),

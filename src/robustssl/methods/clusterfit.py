@@ -31,7 +31,7 @@ from robustssl.data import ImageDataset
 from robustssl.methods.config import ClusterFitConfig
 from robustssl.methods.external_labels import load_external_labels
 from robustssl.methods.monitor import extract_features
-from robustssl.models import Encoder, build_encoder, load_state_strict
+from robustssl.models import Encoder, encoder_from_state
 from robustssl.runs.layout import CONFIG_JSON, ENCODER
 from robustssl.utils import mix_seed
 from robustssl.utils.checkpoint import load_weights, load_weights_metadata, save_weights
@@ -54,14 +54,9 @@ def load_cluster_encoder(run_dir: str | Path) -> Encoder:
     model: dict[str, Any] = json.loads(config.read_text()).get("model") or {}
     if "backbone" not in model:
         raise ValueError(f"{config} names no model.backbone; is {run} a pretraining run?")
-    state = load_weights(weights, "cpu")
-    if "normalize.mean" not in state or "normalize.std" not in state:
-        raise ValueError(f"{weights} has no normalize.mean/std: it is not an Encoder state dict")
-    mean, std = state["normalize.mean"].tolist(), state["normalize.std"].tolist()
     kwargs = dict(model.get("backbone_kwargs") or {})
-    encoder = build_encoder(model["backbone"], len(mean), mean, std, **kwargs)
-    load_state_strict(encoder, state, str(weights))
-    return encoder.eval()
+    state = load_weights(weights, "cpu")
+    return encoder_from_state(model["backbone"], kwargs, state, str(weights)).eval()
 
 
 def cluster_labels(

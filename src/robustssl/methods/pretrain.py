@@ -25,7 +25,7 @@ from robustssl.methods.init_from import init_weights_path, load_init_encoder
 from robustssl.methods.module import NonFiniteLossError, PretrainModule
 from robustssl.methods.monitor import KNNProbeMonitor
 from robustssl.methods.registry import METHODS, build_method
-from robustssl.models import build_encoder
+from robustssl.models import EncoderSpec, build_encoder, describe_encoder, save_encoder
 from robustssl.runs import RunDir, Terminated
 from robustssl.runs.signals import signal_handlers_kept
 from robustssl.utils import seed_everything
@@ -183,6 +183,22 @@ def build_trainer(
     )
 
 
+def encoder_spec(cfg: PretrainConfig, encoder: Any, train: ImageDataset) -> EncoderSpec:
+    """What ``encoder.safetensors`` says about its encoder (robustssl.models.load_encoder rebuilds
+    it from that alone): architecture, normalisation, the input size the views gave it (the
+    data's own size when the views keep it), dataset and method."""
+    size = getattr(getattr(cfg.method, "views", None), "size", None)
+    input_size = (size, size) if size else tuple(train.image_shape[1:])
+    return describe_encoder(
+        encoder,
+        cfg.model.backbone,
+        cfg.model.backbone_kwargs,
+        input_size=input_size,
+        dataset=cfg.data.dataset,
+        method=cfg.method.name,
+    )
+
+
 class _InterruptCapture(L.Callback):
     """Keeps the KeyboardInterrupt (Ctrl-C, or :class:`Terminated` from ``kill``) that Lightning
     turns into ``sys.exit(1)``, so :func:`pretrain` can raise it again."""
@@ -292,7 +308,8 @@ def _pretrain_locked(
     metrics["epochs"] = trainer.current_epoch
     if trainer.is_global_zero:
         meta = {"config": cfg.model_dump(mode="json"), "metrics": metrics}
-        save_weights(module.method.export_encoder(), run.encoder_weights, meta)
+        encoder = module.method.export_encoder()
+        save_encoder(encoder, encoder_spec(cfg, encoder, train), run.encoder_weights, meta)
         save_weights(module, run.method_weights, meta)
         run.merge_metrics()
         run.write_summary({"status": "complete", "metrics": metrics, "train_seconds": seconds})

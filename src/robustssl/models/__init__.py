@@ -20,6 +20,14 @@ from robustssl.models.dual_bn import (
     set_bn_branch,
 )
 from robustssl.models.encoder import Classifier, Encoder
+from robustssl.models.encoder_file import (
+    EncoderSpec,
+    describe_encoder,
+    encoder_from_state,
+    load_encoder,
+    read_encoder_spec,
+    save_encoder,
+)
 from robustssl.models.feature_extractor import OUTPUT_KEY, FeatureExtractor, available_layers
 from robustssl.models.heads import (
     LinearClassifier,
@@ -47,6 +55,7 @@ __all__ = [
     "Classifier",
     "ClassifierSpec",
     "Encoder",
+    "EncoderSpec",
     "FeatureExtractor",
     "LinearClassifier",
     "MLPClassifier",
@@ -64,12 +73,17 @@ __all__ = [
     "build_classifier",
     "build_encoder",
     "convert_to_multi_bn",
+    "describe_encoder",
+    "encoder_from_state",
     "extract_bn_branch",
     "load_classifier",
+    "load_encoder",
     "load_state_strict",
+    "read_encoder_spec",
     "resnet18",
     "resnet34",
     "resnet50",
     "save_classifier",
+    "save_encoder",
     "set_bn_branch",
 ]

@@ -3,6 +3,10 @@ a crash, a kill or a full disk never leaves a half-written file under the real n
 
 When the write fails the temporary file is removed. A full disk (``ENOSPC``, a quota, a file-size
 limit) becomes a :class:`DiskFullError` naming the file, the free space and the fix.
+
+The file gets the permissions of any newly created file, ``0666 & ~umask`` (0644 under the usual
+umask 022, group-readable under 002), whatever the writer used for its temporary file (the
+safetensors library creates 0600 files).
 """
 
 from __future__ import annotations
@@ -56,6 +60,26 @@ def disk_full_error(path: Path, err: BaseException) -> DiskFullError:
     )
 
 
+def current_umask() -> int:
+    """The process's umask, read without changing it where the OS tells (Linux:
+    ``/proc/self/status``), else by setting it and setting it back."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def new_file_mode() -> int:
+    """The mode a newly created file gets: ``0666 & ~umask``."""
+    return 0o666 & ~current_umask()
+
+
 def temp_path(path: Path) -> Path:
     """``<path>.tmp``: where :func:`atomic_path` writes before the rename."""
     return path.with_name(path.name + TMP_SUFFIX)
@@ -79,6 +103,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     tmp = temp_path(path)
     try:
         yield tmp
+        if os.name == "posix":
+            os.chmod(tmp, new_file_mode())  # the umask, not the writer's (safetensors: 0600)
         os.replace(tmp, path)
     except BaseException as err:
         _unlink(tmp)
