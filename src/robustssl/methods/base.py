@@ -13,6 +13,7 @@ from torch import Tensor, nn
 
 from robustssl.data import ImageDataset
 from robustssl.data.views import SimCLRViews
+from robustssl.methods.common import MethodConfigBase
 from robustssl.models import ProjectionHead
 
 
@@ -31,13 +32,21 @@ class MethodStep:
 
 
 class PretrainMethod(nn.Module, ABC):
-    """Holds the encoder and the method's heads; :meth:`step` computes the training loss."""
+    """Holds the encoder and the method's heads; :meth:`step` computes the training loss.
+    ``config_class`` is the method's config (its ``name`` tags the method); the registry
+    (:mod:`robustssl.methods.registry`) lists the method classes."""
 
     needs_labels: ClassVar[bool] = False
+    config_class: ClassVar[type[MethodConfigBase]]
 
     def __init__(self, encoder: nn.Module) -> None:
         super().__init__()
         self.encoder = encoder
+
+    @classmethod
+    def build(cls, encoder: nn.Module, cfg: Any, num_classes: int | None) -> PretrainMethod:
+        """The method from its config; a method that needs the class count overrides this."""
+        return cls(encoder, cfg)  # type: ignore[call-arg]
 
     @property
     def feature_dim(self) -> int:
