@@ -38,7 +38,7 @@ def reachable_milestones(
     if len(kept) < len(milestones):
         dropped = [m for m in milestones if m >= epochs]
         warnings.warn(
-            f"{key}: {dropped} not before the last epoch ({epochs} epochs) are dropped; "
+            f"{key}: {dropped} are never reached in {epochs} epoch(s) and are dropped; "
             f"the lr drops at {kept or 'no epoch'}",
             UserWarning,
             stacklevel=2,
