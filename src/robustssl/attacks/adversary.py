@@ -23,6 +23,15 @@ from robustssl.utils.config import StrictConfig, parse_fraction
 LEGACY_RULE_KEY = "step_rule"
 
 
+def check_linf_eps(norm: str, eps: float, key: str) -> None:
+    """A ValueError naming ``key`` when an L∞ ε covers the whole [0,1] pixel range (ε ≥ 1)."""
+    if norm == "Linf" and eps >= 1:
+        raise ValueError(
+            f"{key}={eps} is ≥ 1, the whole [0,1] pixel range, for L∞; give ε in pixel units, "
+            f"e.g. {key}=8/255 (0.031) or {key}=0.1"
+        )
+
+
 class AdversaryConfig(StrictConfig):
     """PGD (or APGD-CE) inside training: ``norm``, ``eps`` (pixel units, ``8/255`` accepted),
     ``steps``, α (``step_size`` or ``step_size_rule``), ``random_start``, the model mode during the
@@ -65,11 +74,7 @@ class AdversaryConfig(StrictConfig):
 
     @model_validator(mode="after")
     def _sensible(self) -> AdversaryConfig:
-        if self.norm == "Linf" and self.eps >= 1:
-            raise ValueError(
-                f"eps={self.eps} is ≥ 1, the whole [0,1] pixel range, for L∞; give ε in pixel "
-                "units, e.g. eps=0.031372549 (8/255) or eps=0.1"
-            )
+        check_linf_eps(self.norm, self.eps, "eps")
         if self.attack == "apgd":
             if self.norm == "L1":
                 raise ValueError("APGD trains only for norm Linf or L2; use attack=pgd for L1")

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from robustssl.attacks import canonical_norm
-from robustssl.attacks.adversary import AdversaryConfig
+from robustssl.attacks.adversary import AdversaryConfig, check_linf_eps
 from robustssl.data.config import DataConfig
 from robustssl.finetune.protocols import PROTOCOLS, get_protocol
 from robustssl.models.config import ModelConfig
@@ -135,11 +135,7 @@ class SelectionConfig(StrictConfig):
 
     @model_validator(mode="after")
     def _sensible(self) -> SelectionConfig:
-        if self.norm == "Linf" and self.eps >= 1:
-            raise ValueError(
-                f"select.eps={self.eps} is ≥ 1, the whole pixel range, for L∞; give ε in pixel "
-                "units, e.g. select.eps=8/255 or 0.1"
-            )
+        check_linf_eps(self.norm, self.eps, "select.eps")
         return self
 
 

@@ -14,7 +14,7 @@ from torch import Tensor, nn
 from robustssl.data import ImageDataset
 from robustssl.data.views import SimCLRViews
 from robustssl.methods.common import MethodConfigBase
-from robustssl.models import ProjectionHead
+from robustssl.models import LinearClassifier, MLPClassifier, ProjectionHead
 
 
 @dataclass
@@ -71,6 +71,23 @@ class PretrainMethod(nn.Module, ABC):
         """The encoder used downstream, saved as ``encoder.safetensors``: a plain Encoder (a
         multi-BN method returns one BN branch, e.g. ACL's adversarial one)."""
         return self.encoder
+
+
+class ClassifierMethod(PretrainMethod):
+    """A method with a classifier head over the dataset's classes (supervised training, SS-AT):
+    built with the class count, which needs a labelled dataset."""
+
+    needs_labels: ClassVar[bool] = True
+
+    @classmethod
+    def build(cls, encoder: nn.Module, cfg: Any, num_classes: int | None) -> PretrainMethod:
+        return cls(encoder, cfg, int(num_classes or 0))  # type: ignore[call-arg]
+
+    def classifier_head(self, num_classes: int, head: str, hidden_dim: int) -> nn.Module:
+        """A linear head, or a 2-layer MLP of ``hidden_dim`` (``head: mlp``)."""
+        if head == "linear":
+            return LinearClassifier(self.feature_dim, num_classes)
+        return MLPClassifier(self.feature_dim, num_classes, hidden_dim)
 
 
 class ProjectedViewsMethod(PretrainMethod):

@@ -41,9 +41,9 @@ from robustssl.data.views import (
 )
 from robustssl.data.views.rotation import NUM_ROTATIONS
 from robustssl.methods.adversary import perturb
-from robustssl.methods.base import MethodStep, PretrainMethod
+from robustssl.methods.base import ClassifierMethod, MethodStep
 from robustssl.methods.common import MethodConfigBase, supervised_views
-from robustssl.models import LinearClassifier, MLPClassifier, PretextHead
+from robustssl.models import PretextHead
 from robustssl.objectives import cross_entropy_loss
 
 
@@ -83,27 +83,16 @@ class SSATConfig(MethodConfigBase):
 
 
 
-class SSAT(PretrainMethod):
+class SSAT(ClassifierMethod):
     """Adversarial training with a self-supervised auxiliary head (seed 003 Algorithm 1)."""
 
     config_class = SSATConfig
-
-    needs_labels = True
-
-    @classmethod
-    def build(cls, encoder: nn.Module, cfg: SSATConfig, num_classes: int | None) -> SSAT:
-        """Needs the class count (a labelled dataset, checked by the registry)."""
-        return cls(encoder, cfg, int(num_classes or 0))
 
     def __init__(self, encoder: nn.Module, cfg: SSATConfig, num_classes: int) -> None:
         super().__init__(encoder)
         self.cfg = cfg
         self.views = build_views(cfg.views) if cfg.views is not None else None
-        self.head = (
-            LinearClassifier(self.feature_dim, num_classes)
-            if cfg.head == "linear"
-            else MLPClassifier(self.feature_dim, num_classes, cfg.head_hidden_dim)
-        )
+        self.head = self.classifier_head(num_classes, cfg.head, cfg.head_hidden_dim)
         self.puzzle = (
             JigsawPuzzle(cfg.jigsaw_grid, cfg.jigsaw_permutations, cfg.jigsaw_seed)
             if cfg.task == "jigsaw"

@@ -13,9 +13,8 @@ from torch import Tensor, nn
 from robustssl.attacks.adversary import PretrainAdversaryConfig
 from robustssl.data.views import ViewConfig, build_views
 from robustssl.methods.adversary import perturb
-from robustssl.methods.base import MethodStep, PretrainMethod
+from robustssl.methods.base import ClassifierMethod, MethodStep
 from robustssl.methods.common import MethodConfigBase, supervised_views
-from robustssl.models import LinearClassifier, MLPClassifier
 from robustssl.objectives import cross_entropy_loss
 from robustssl.objectives.tikhonov import supervised_tikhonov
 
@@ -35,27 +34,14 @@ class SupervisedConfig(MethodConfigBase):
 
 
 
-class Supervised(PretrainMethod):
+class Supervised(ClassifierMethod):
     config_class = SupervisedConfig
-
-    needs_labels = True
-
-    @classmethod
-    def build(
-        cls, encoder: nn.Module, cfg: SupervisedConfig, num_classes: int | None
-    ) -> Supervised:
-        """Needs the class count (a labelled dataset, checked by the registry)."""
-        return cls(encoder, cfg, int(num_classes or 0))
 
     def __init__(self, encoder: nn.Module, cfg: SupervisedConfig, num_classes: int) -> None:
         super().__init__(encoder)
         self.cfg = cfg
         self.views = build_views(cfg.views) if cfg.views is not None else None
-        self.head = (
-            LinearClassifier(self.feature_dim, num_classes)
-            if cfg.head == "linear"
-            else MLPClassifier(self.feature_dim, num_classes, cfg.head_hidden_dim)
-        )
+        self.head = self.classifier_head(num_classes, cfg.head, cfg.head_hidden_dim)
 
     def forward_losses(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """(per-sample cross-entropy (B,), features, logits) at x."""
