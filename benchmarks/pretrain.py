@@ -38,8 +38,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from conventional import conventional_loader, simclr_pil_transform
 from robustssl.data.views import SimCLRViewConfig
-from robustssl.methods.config import ProjectionConfig, SimCLRConfig
-from robustssl.methods.simclr import SimCLR
+from robustssl.methods.common import ProjectionConfig
+from robustssl.methods.simclr import SimCLR, SimCLRConfig
 from robustssl.models import build_encoder
 from robustssl.objectives import ntxent_loss
 from robustssl.utils import make_generator

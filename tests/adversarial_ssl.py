@@ -10,8 +10,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from robustssl.attacks.adversary import PretrainAdversaryConfig
 from robustssl.methods import PretrainConfig
-from robustssl.methods.adversary import AdversaryConfig, perturb
+from robustssl.methods.adversary import perturb
 from robustssl.methods.base import PretrainMethod
 from robustssl.methods.contrastive_adversary import as_attacked
 from robustssl.methods.registry import build_method
@@ -42,7 +43,10 @@ def batch(n: int = 16, seed: int = 1) -> tuple[Tensor, Tensor]:
 
 
 def attack_gain(
-    method: PretrainMethod, objective: Callable[[Tensor], Tensor], x: Tensor, cfg: AdversaryConfig
+    method: PretrainMethod,
+    objective: Callable[[Tensor], Tensor],
+    x: Tensor,
+    cfg: PretrainAdversaryConfig,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """(x_adv, loss at x, loss at x_adv), both losses evaluated as the adversary sees them."""
     x_adv = perturb(objective, x, cfg, method, make_generator(0))
@@ -50,7 +54,7 @@ def attack_gain(
         return x_adv, objective(x), objective(x_adv)
 
 
-def in_ball(x_adv: Tensor, x: Tensor, cfg: AdversaryConfig) -> bool:
+def in_ball(x_adv: Tensor, x: Tensor, cfg: PretrainAdversaryConfig) -> bool:
     delta = (x_adv - x).flatten(1)
     norms = delta.abs().amax(1) if cfg.norm == "Linf" else delta.norm(dim=1)
     inside = bool((norms <= cfg.eps + 1e-5).all())

@@ -34,7 +34,7 @@ def test_l2_eps_may_exceed_one_and_fractions_parse() -> None:
     assert _load("protocol=aff", "adversary.norm=L2", "adversary.eps=1.5").adversary.eps == 1.5
     cfg = _load("protocol=alf", "adversary.eps=8/255", "adversary.step_size=2/255")
     assert cfg.adversary.eps == pytest.approx(8 / 255) and cfg.adversary.norm == "Linf"
-    assert cfg.adversary.resolved_step_size() == pytest.approx(2 / 255)
+    assert cfg.adversary.alpha == pytest.approx(2 / 255)
 
 
 @pytest.mark.parametrize(
@@ -48,7 +48,8 @@ def test_l2_eps_may_exceed_one_and_fractions_parse() -> None:
         (["protocol=slf", "freeze_stages=1"], "freeze_stages"),
         (["protocol=alf", "adversary.eps=0.1", "cache_features=true"], "cache_features"),
         (["augmentation.name=crop_flip", "cache_features=true"], "augmentation.name=none"),
-        (["optim.epochs=10"], "milestones"),
+        (["optim.milestones=[20,15]"], "milestones.*increasing"),
+        (["optim.milestones=[0,15]"], "milestones.*≥ 1"),
         (["protocol=alf", "adversary.attack=apgd", "adversary.step_size=0.01"], "APGD"),
         (["protocol=alf", "adversary.norm=L3"], "norm"),
         (["data.dataset=imagenet"], "unknown dataset"),
@@ -78,13 +79,37 @@ def test_cache_default_is_slf_without_augmentation() -> None:
 
 def test_step_size_rules() -> None:
     linf = AdversaryConfig(eps=8 / 255, steps=10)
-    assert linf.resolved_step_size() == pytest.approx(2 / 255)  # seed 003 §4.2
+    assert linf.alpha == pytest.approx(2 / 255)  # seed 003 §4.2
     l2 = AdversaryConfig(norm="L2", eps=0.5, steps=10)
-    assert l2.resolved_step_size() == pytest.approx(2.5 * 0.5 / 10)  # auto: Madry for L2
-    literal = AdversaryConfig(norm="L2", eps=0.5, steps=10, step_rule="seed003")
-    assert literal.resolved_step_size() == pytest.approx(0.5**2 / 10)  # seed 003 §4.2 as written
-    madry = AdversaryConfig(eps=0.1, steps=5, step_rule="madry")
-    assert madry.resolved_step_size() == pytest.approx(2.5 * 0.1 / 5)
+    assert l2.alpha == pytest.approx(2.5 * 0.5 / 10)  # auto: Madry for L2
+    literal = AdversaryConfig(norm="L2", eps=0.5, steps=10, step_size_rule="seed003")
+    assert literal.alpha == pytest.approx(0.5**2 / 10)  # seed 003 §4.2 as written
+    madry = AdversaryConfig(eps=0.1, steps=5, step_size_rule="madry")
+    assert madry.alpha == pytest.approx(2.5 * 0.1 / 5)
+
+
+def test_old_step_rule_key_reads_as_step_size_rule() -> None:
+    """``step_rule`` (finetuning's key before the rule had one name) is a documented alias."""
+    old_key = "adversary.step_rule=madry"
+    cfg = _load("protocol=alf", "adversary.eps=0.1", "adversary.steps=5", old_key)
+    assert cfg.adversary.step_size_rule == "madry"
+    assert cfg.adversary.alpha == pytest.approx(2.5 * 0.1 / 5)
+    assert "step_rule" not in cfg.model_dump()["adversary"]
+    with pytest.raises(ConfigError, match="step_rule is the old name of step_size_rule"):
+        _load("protocol=alf", "adversary.step_rule=madry", "adversary.step_size_rule=auto")
+
+
+def test_milestones_past_the_last_epoch_are_dropped_with_a_warning() -> None:
+    """``optim.epochs=1`` on a 25-epoch config (milestones 15, 20) runs at the base lr."""
+    from robustssl.finetune.optim import lr_at_epoch
+
+    with pytest.warns(UserWarning, match=r"optim.milestones: \[15, 20\].*dropped"):
+        cfg = _load("optim.epochs=1")
+    assert cfg.optim.milestones == [15, 20]  # the config is kept as written (same stage id)
+    assert lr_at_epoch(cfg.optim, 0) == cfg.optim.lr
+    with pytest.warns(UserWarning, match=r"\[20\].*drops at \[15\]"):
+        cfg = _load("optim.epochs=18")
+    assert [lr_at_epoch(cfg.optim, e) for e in (14, 15, 17)] == pytest.approx([0.01, 0.001, 0.001])
 
 
 def test_missing_pretrained_run_fails_before_anything_is_written(

@@ -11,8 +11,8 @@ import torch
 from torch import nn
 
 from adversarial_ssl import attack_gain, batch, in_ball, make_method, run_config
+from robustssl.attacks.adversary import PretrainAdversaryConfig
 from robustssl.methods import pretrain
-from robustssl.methods.adversary import AdversaryConfig
 from robustssl.models import Encoder, MultiBatchNorm, bn_branch, build_encoder, load_state_strict
 from robustssl.objectives import ntxent_loss
 from robustssl.utils import make_generator
@@ -132,5 +132,5 @@ def test_dual_stream_pretrain_saves_the_adv_branch(tiny_fmnist: Path, tmp_path: 
 def test_mode_is_validated() -> None:
     with pytest.raises(ValueError, match="a2a"):
         make_method(name="acl", mode="s2s")
-    assert AdversaryConfig().bn_mode == "eval"
+    assert PretrainAdversaryConfig().bn_mode == "eval"
     assert make_method(name="acl").cfg.adversary.steps == 5

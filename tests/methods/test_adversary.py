@@ -7,7 +7,8 @@ import torch
 import torch.nn.functional as F
 
 from robust_model import small_classifier
-from robustssl.methods.adversary import AdversaryConfig, perturb
+from robustssl.attacks.adversary import PretrainAdversaryConfig
+from robustssl.methods.adversary import perturb
 from robustssl.utils import make_generator
 
 
@@ -23,7 +24,7 @@ def _setup():
 def test_raises_the_loss_inside_the_ball_and_restores_the_model(norm, eps, bn_mode):
     model, x, y = _setup()
     state = {k: v.clone() for k, v in model.state_dict().items()}
-    cfg = AdversaryConfig(norm=norm, eps=eps, steps=5, bn_mode=bn_mode)
+    cfg = PretrainAdversaryConfig(norm=norm, eps=eps, steps=5, bn_mode=bn_mode)
 
     def loss(x_adv):
         return F.cross_entropy(model(x_adv), y, reduction="none")
@@ -52,9 +53,8 @@ def test_batch_loss_over_concatenated_views():
         a, b = model.encoder(both).chunk(2)
         return (-F.cosine_similarity(a, b)).expand(len(both) // 2).repeat(2)
 
-    adv = perturb(
-        loss, torch.cat([v1, v2]), AdversaryConfig(eps=0.05, steps=3), model, make_generator(0)
-    )
+    cfg = PretrainAdversaryConfig(eps=0.05, steps=3)
+    adv = perturb(loss, torch.cat([v1, v2]), cfg, model, make_generator(0))
     assert adv.shape == (32, 1, 28, 28)
     with torch.no_grad():
         model.eval()
@@ -63,8 +63,8 @@ def test_batch_loss_over_concatenated_views():
 
 def test_config_rejects_pixel_scale_mistakes():
     with pytest.raises(ValueError, match="8/255"):
-        AdversaryConfig(eps=8)
-    assert AdversaryConfig(eps=0.1, steps=10).alpha == pytest.approx(0.025)
+        PretrainAdversaryConfig(eps=8)
+    assert PretrainAdversaryConfig(eps=0.1, steps=10).alpha == pytest.approx(0.025)
 
 
 def test_use_best_trains_on_the_highest_loss_iterate() -> None:
@@ -81,9 +81,9 @@ def test_use_best_trains_on_the_highest_loss_iterate() -> None:
     x = torch.rand(32, 1, 4, 4, generator=make_generator(3))
     model = torch.nn.Identity()
     kw = {"norm": "Linf", "eps": 0.1, "steps": 6, "step_size": 0.04, "bn_mode": "eval"}
-    last = perturb(loss, x, AdversaryConfig(**kw), model, make_generator(0))
+    last = perturb(loss, x, PretrainAdversaryConfig(**kw), model, make_generator(0))
     seen.clear()
-    best = perturb(loss, x, AdversaryConfig(**kw, use_best=True), model, make_generator(0))
+    best = perturb(loss, x, PretrainAdversaryConfig(**kw, use_best=True), model, make_generator(0))
     iterates = torch.stack([v for _, v in seen])  # (steps + 1, B): start … last
     assert len(seen) == 7 and torch.equal(seen[-1][0], last)  # same path as without use_best
     with torch.no_grad():

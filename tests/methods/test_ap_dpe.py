@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from adversarial_ssl import attack_gain, batch
+from robustssl.attacks.adversary import PretrainAdversaryConfig
 from robustssl.methods import PretrainConfig, pretrain
-from robustssl.methods.adversary import AdversaryConfig
 from robustssl.methods.ap_dpe import APDPE
 from robustssl.methods.registry import build_method
 from robustssl.models import build_encoder
@@ -98,7 +98,7 @@ def test_joint_attack_raises_the_ensemble_objective(attack_penalty: bool) -> Non
     gen = make_generator(1)
     pairs = [method.transform(t, x, gen) for t in method.cfg.tasks]
     objective = method.objective([p[1] for p in pairs])
-    cfg = AdversaryConfig(**ADV)
+    cfg = PretrainAdversaryConfig(**ADV)
     inputs = torch.cat([p[0] for p in pairs])
     x_adv, before, after = attack_gain(method, objective, inputs, cfg)
     assert x_adv.shape == inputs.shape and float((x_adv - inputs).abs().max()) <= 0.1 + 1e-6

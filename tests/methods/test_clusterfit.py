@@ -11,8 +11,12 @@ import torch
 
 from robustssl.data.dataset import TensorImageDataset
 from robustssl.methods import clusterfit
-from robustssl.methods.clusterfit import cluster_labels, load_cluster_encoder, pseudo_labels
-from robustssl.methods.config import ClusterFitConfig
+from robustssl.methods.clusterfit import (
+    ClusterFitConfig,
+    cluster_labels,
+    load_cluster_encoder,
+    pseudo_labels,
+)
 from robustssl.methods.pseudo_labelled import PseudoLabelledDataset
 from robustssl.models import build_encoder
 from robustssl.utils import make_generator

@@ -17,7 +17,7 @@ from adversarial_ssl import run_config
 from robustssl.cli.main import main
 from robustssl.data.errors import UnsafePickleError
 from robustssl.methods import pretrain
-from robustssl.methods.config import ClusterFitConfig
+from robustssl.methods.clusterfit import ClusterFitConfig
 from robustssl.methods.external_labels import (
     convert_reference_pickle,
     load_external_labels,

@@ -12,8 +12,7 @@ import torch.nn.functional as F
 from robustssl.data.views import random_rotation
 from robustssl.methods import PretrainConfig, pretrain
 from robustssl.methods import pretext as pretext_module
-from robustssl.methods.config import RotationConfig
-from robustssl.methods.pretext import Rotation
+from robustssl.methods.pretext import Rotation, RotationConfig
 from robustssl.methods.pretrain import build_module
 from robustssl.models import build_encoder
 from robustssl.utils import make_generator

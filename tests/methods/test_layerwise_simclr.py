@@ -11,9 +11,8 @@ from lightly.loss import NTXentLoss
 
 from robustssl.data.views import SimCLRViews
 from robustssl.methods import PretrainConfig, pretrain
-from robustssl.methods.config import LayerwiseSimCLRConfig, SimCLRConfig
-from robustssl.methods.layerwise_simclr import LayerwiseSimCLR
-from robustssl.methods.simclr import SimCLR
+from robustssl.methods.layerwise_simclr import LayerwiseSimCLR, LayerwiseSimCLRConfig
+from robustssl.methods.simclr import SimCLR, SimCLRConfig
 from robustssl.models import build_encoder
 from robustssl.objectives.tikhonov import contrastive_penalty
 from robustssl.utils import make_generator

@@ -8,8 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from robustssl.methods.lars import LARS
-from robustssl.methods.optim import OptimConfig, build_optimizer, build_scheduler, lr_factor
+from robustssl.utils.lars import LARS
+from robustssl.utils.optim import OptimConfig, build_optimizer, build_scheduler, lr_factor
 
 
 def _model() -> nn.Module:

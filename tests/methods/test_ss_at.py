@@ -12,8 +12,7 @@ import torch.nn.functional as F
 from robustssl.data.views import random_rotation
 from robustssl.methods import PretrainConfig, pretrain
 from robustssl.methods import ss_at as ss_at_module
-from robustssl.methods.config import SSATConfig
-from robustssl.methods.ss_at import SSAT
+from robustssl.methods.ss_at import SSAT, SSATConfig
 from robustssl.models import build_encoder
 from robustssl.utils import make_generator
 

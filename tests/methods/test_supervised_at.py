@@ -11,11 +11,10 @@ import torch.nn.functional as F
 
 from robust_model import accuracy, synthetic_images
 from robustssl.attacks import PGD
+from robustssl.attacks.adversary import PretrainAdversaryConfig
 from robustssl.methods import PretrainConfig, pretrain
 from robustssl.methods import supervised as supervised_module
-from robustssl.methods.adversary import AdversaryConfig
-from robustssl.methods.config import SupervisedConfig
-from robustssl.methods.supervised import Supervised
+from robustssl.methods.supervised import Supervised, SupervisedConfig
 from robustssl.models import Classifier, build_encoder
 from robustssl.objectives.tikhonov import supervised_tikhonov
 from robustssl.utils import make_generator
@@ -46,7 +45,7 @@ def test_adversarial_training_raises_robust_accuracy() -> None:
     eps = 0.03
     x_test, y_test = synthetic_images(256, seed=100)
     robust = {}
-    for name, adv in (("std", None), ("at", AdversaryConfig(eps=eps, steps=3))):
+    for name, adv in (("std", None), ("at", PretrainAdversaryConfig(eps=eps, steps=3))):
         model = _train(_method(adversary=adv), seed=0)
         x_adv = PGD(model, "Linf", eps, steps=10, seed=0)(x_test, y_test)
         robust[name] = accuracy(model, x_adv, y_test)
@@ -55,7 +54,8 @@ def test_adversarial_training_raises_robust_accuracy() -> None:
 
 
 def test_training_loss_is_taken_at_the_attacked_input(monkeypatch: pytest.MonkeyPatch) -> None:
-    method = _method(adversary=AdversaryConfig(norm="L2", eps=0.5, steps=2, bn_mode="train"))
+    adversary = PretrainAdversaryConfig(norm="L2", eps=0.5, steps=2, bn_mode="train")
+    method = _method(adversary=adversary)
     x = torch.rand(8, 1, 28, 28, generator=make_generator(1))
     y = torch.arange(8)
     calls = []

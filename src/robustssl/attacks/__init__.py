@@ -4,6 +4,7 @@ Inputs are in [0,1], ε is in pixel units and normalisation lives inside the mod
 models and losses, never methods or training (ARCHITECTURE.md layer 4).
 """
 
+from robustssl.attacks.adversary import AdversaryConfig, PretrainAdversaryConfig
 from robustssl.attacks.apgd import APGD, apgd_checkpoints
 from robustssl.attacks.autoattack import ATTACKS, VERSIONS, AutoAttack, AutoAttackResult
 from robustssl.attacks.base import Attack
@@ -47,6 +48,7 @@ __all__ = [
     "PGD",
     "PLB",
     "VERSIONS",
+    "AdversaryConfig",
     "Attack",
     "AttackOutput",
     "AutoAttack",
@@ -54,6 +56,7 @@ __all__ = [
     "Finding",
     "ModelMode",
     "Norm",
+    "PretrainAdversaryConfig",
     "RobustnessCurve",
     "SampleObjective",
     "Square",

@@ -12,6 +12,7 @@ from robustssl.attacks.base import Attack
 from robustssl.attacks.core import AttackOutput, maximise
 from robustssl.attacks.mode import ModelMode
 from robustssl.attacks.objective import classifier_objective
+from robustssl.attacks.step_size import pgd_step_size
 
 
 class PGD(Attack):
@@ -51,7 +52,9 @@ class PGD(Attack):
 
     @property
     def step_size(self) -> float:
-        return 2.5 * self.eps / self.steps if self._step_size is None else self._step_size
+        if self._step_size is not None:
+            return self._step_size
+        return pgd_step_size(self.norm, self.eps, self.steps, "madry")
 
     def step_settings(self) -> dict[str, object]:
         """The step size as set: a fixed α, or the rule that gives α from (norm, ε, steps)."""

@@ -1,4 +1,6 @@
-"""PGD step-size rules shared by training (finetuning, adversarial pretraining) and evaluation.
+"""PGD step-size rules — the one owner, shared by training (``adversary.step_size_rule`` of
+:class:`robustssl.attacks.adversary.AdversaryConfig`, pretraining and finetuning) and evaluation
+(``attacks.pgd.step_size_rule``); records name the rule under the same key.
 
 - ``seed003`` — seed 003 §4.2 as written: L∞ α = ε/4 (2/255 at ε = 8/255, also AdvCL's PGD-20),
   L2 α = ε²/#steps (citing the supplement of its ref. [24]).
@@ -25,3 +27,10 @@ def pgd_step_size(norm: str, eps: float, steps: int, rule: str = "auto") -> floa
     if rule == "madry" or (rule == "auto" and norm != "Linf"):
         return 2.5 * eps / steps
     return eps / 4 if norm == "Linf" else eps**2 / steps
+
+
+def step_rule_text(norm: str | None, steps: object, rule: str = "auto") -> str:
+    """α under ``rule`` in units of ε, as reports print it (``α=ε/4``, ``α=2.5ε/20``)."""
+    if rule == "madry" or (rule == "auto" and norm != "Linf"):
+        return f"α=2.5ε/{steps}"
+    return "α=ε/4" if norm == "Linf" else f"α=ε²/{steps}"

@@ -10,11 +10,12 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from robustssl.attacks.checks import LARGE_EPS_HINT
 from robustssl.attacks.step_size import StepRule
 from robustssl.attacks.threat import canonical_norm
+from robustssl.utils.config import StrictConfig, parse_fraction
 
 ATTACK_NAMES = ("fgsm", "pgd", "apgd-ce", "apgd-dlr", "apgd-t", "fab-t", "square", "aa")
 BREAKDOWN_ATTACKS = ("fgsm", "pgd", "apgd-ce", "apgd-dlr", "aa")  # seed 000 Figure 14
@@ -30,23 +31,6 @@ METRICS = (
     "corruption",
 )
 EVAL_NORMS = ("Linf", "L2")
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-def parse_eps(value: Any) -> Any:
-    """Accept ``"8/255"`` style fractions as well as numbers."""
-    if isinstance(value, str) and "/" in value:
-        num, _, den = value.partition("/")
-        try:
-            return float(num) / float(den)
-        except (ValueError, ZeroDivisionError):
-            raise ValueError(
-                f"cannot read {value!r} as a number or a fraction like 8/255"
-            ) from None
-    return value
 
 
 def check_eps(norm: str, eps: float, key: str, allow_zero: bool = False) -> None:
@@ -65,7 +49,7 @@ def check_attack(name: str, key: str, allowed: tuple[str, ...] = ATTACK_NAMES) -
     return name
 
 
-class DataConfig(_Strict):
+class EvalDataConfig(StrictConfig):
     """The test data: the first ``n`` points of ``split`` (None = all), as RobustBench does."""
 
     dataset: str | None = None  # default: the dataset the classifier was finetuned on
@@ -77,14 +61,14 @@ class DataConfig(_Strict):
     convert_channels: bool | None = None  # gray↔RGB to fit the model; None: as finetuned
 
 
-class ThreatConfig(_Strict):
+class ThreatConfig(StrictConfig):
     """One norm's test radius ``eps`` and the ``eps_list`` of its ε-curve (empty: a default grid
     around ``eps``, see :meth:`curve_eps`)."""
 
     eps: float
-    eps_list: list[float] = []
+    eps_list: list[float] = Field(default_factory=list)
 
-    _parse = field_validator("eps", mode="before")(parse_eps)
+    _parse = field_validator("eps", mode="before")(parse_fraction)
 
     def curve_eps(self, norm: str) -> list[float]:
         """``eps_list``, or by default 0, ε/4, ε/2, 3ε/4, ε, 1.5ε, 2ε (L∞: those below 1)."""
@@ -96,10 +80,10 @@ class ThreatConfig(_Strict):
     @field_validator("eps_list", mode="before")
     @classmethod
     def _parse_list(cls, value: Any) -> Any:
-        return [parse_eps(v) for v in value] if isinstance(value, list) else value
+        return [parse_fraction(v) for v in value] if isinstance(value, list) else value
 
 
-class PGDConfig(_Strict):
+class PGDConfig(StrictConfig):
     """PGD for RA (seed 001 §5 and seed 003 §4.2: 20 steps at test time). ``step_size`` None
     follows ``step_size_rule`` (robustssl.attacks.step_size): "auto" (L∞ ε/4, i.e. 2/255 at 8/255;
     L2 2.5ε/steps), "seed003" (L2 ε²/steps as the seed writes it) or
@@ -112,20 +96,20 @@ class PGDConfig(_Strict):
     loss: Literal["ce", "dlr", "margin"] = "ce"
 
 
-class APGDConfig(_Strict):
+class APGDConfig(StrictConfig):
     steps: int = Field(100, ge=1)  # the official APGD-CE / APGD-DLR (seed 000 §4.2)
     restarts: int = Field(1, ge=1)
 
 
-class AutoAttackConfig(_Strict):
+class AutoAttackConfig(StrictConfig):
     version: Literal["standard", "plus", "rand"] = "standard"
 
 
-class SquareConfig(_Strict):
+class SquareConfig(StrictConfig):
     queries: int = Field(5000, ge=1)
 
 
-class AttackParams(_Strict):
+class AttackParams(StrictConfig):
     """Parameters of every attack the suite can run."""
 
     pgd: PGDConfig = PGDConfig()
@@ -135,14 +119,14 @@ class AttackParams(_Strict):
     model_mode: Literal["eval", "train"] = "eval"
 
 
-class RepresentationConfig(_Strict):
+class RepresentationConfig(StrictConfig):
     """‖f(x_adv) − f(x)‖₂ (seed 000 Tables 2–3) for the encoder output (``layers`` empty) or named
     layers, with x_adv from ``attack`` on the classifier; t-SNE (seed 002 §5.4) of
     ``tsne_layers`` on the first ``tsne_n`` points."""
 
     attack: str = "pgd"
-    layers: list[str] = []
-    tsne_layers: list[str] = []
+    layers: list[str] = Field(default_factory=list)
+    tsne_layers: list[str] = Field(default_factory=list)
     perplexity: float = Field(40.0, gt=0)  # seed 002 uses 35 and 50
     tsne_n: int = Field(500, ge=2)
 
@@ -152,7 +136,7 @@ class RepresentationConfig(_Strict):
         return check_attack(value, "representation.attack")
 
 
-class LipschitzConfig(_Strict):
+class LipschitzConfig(StrictConfig):
     """Empirical local Lipschitz constant of the encoder in a ball of ``radius`` (``norm``)."""
 
     norm: Literal["L2", "Linf"] = "L2"
@@ -162,13 +146,13 @@ class LipschitzConfig(_Strict):
     n: int = Field(100, ge=1)
 
 
-class CorruptionConfig(_Strict):
+class CorruptionConfig(StrictConfig):
     """Corruption robustness (seed 003 §4.4) at ``severities``: the ``names`` families generated
     on the test subset ("all" = the 15), or, with ``cifar_c_dir``, read from a CIFAR-10-C /
     CIFAR-100-C directory (names empty or "all" = the 15; its 4 extra files may be named)."""
 
-    names: list[str] | Literal["all"] = []
-    severities: list[int] = [1, 2, 3, 4, 5]
+    names: list[str] | Literal["all"] = Field(default_factory=list)
+    severities: list[int] = Field(default_factory=lambda: [1, 2, 3, 4, 5])
     cifar_c_dir: str | None = None
     attacked: bool = True  # also RA under PGD at each threat's ε
 
@@ -181,7 +165,7 @@ class CorruptionConfig(_Strict):
         return value
 
 
-class DiagnosticsConfig(_Strict):
+class DiagnosticsConfig(StrictConfig):
     """Gradient-masking checks (robustssl.attacks.check_gradient_masking) at each threat's ε."""
 
     enabled: bool = True
@@ -192,19 +176,23 @@ class DiagnosticsConfig(_Strict):
     queries: int = Field(1000, ge=1)
 
 
-class EvaluateConfig(_Strict):
+class EvaluateConfig(StrictConfig):
     """Everything ``robustssl evaluate`` does; results go to ``<run>/evaluation/<name>/``."""
 
     name: str = "default"
     seed: int = 0
     device: str = "auto"
     progress: bool = True
-    data: DataConfig = DataConfig()
-    threats: dict[str, ThreatConfig] = {"Linf": ThreatConfig(eps=8 / 255)}
-    metrics: list[str] = ["sa", "ra", "aa", "curve", "breakdown", "classification"]
+    data: EvalDataConfig = EvalDataConfig()
+    threats: dict[str, ThreatConfig] = Field(
+        default_factory=lambda: {"Linf": ThreatConfig(eps=8 / 255)}
+    )
+    metrics: list[str] = Field(
+        default_factory=lambda: ["sa", "ra", "aa", "curve", "breakdown", "classification"]
+    )
     ra_attack: str = "pgd"
     curve_attack: str = "pgd"
-    breakdown: list[str] = list(BREAKDOWN_ATTACKS)
+    breakdown: list[str] = Field(default_factory=lambda: list(BREAKDOWN_ATTACKS))
     attacks: AttackParams = AttackParams()
     representation: RepresentationConfig = RepresentationConfig()
     lipschitz: LipschitzConfig = LipschitzConfig()

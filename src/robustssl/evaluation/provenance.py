@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from robustssl.attacks.step_size import step_rule_text
+
 UNKNOWN = "unknown"  # attack_config key of records migrated from records format 1
 CLEAN = "clean"
 DISPLAY = {
@@ -53,10 +55,7 @@ def step_text(cfg: Mapping[str, Any], norm: str | None) -> str:
     fixed α."""
     if cfg.get("step_size") is not None:
         return f"α={_fraction_of_eps(float(cfg['step_size']), norm)}"
-    rule, steps = cfg.get("step_size_rule", "auto"), cfg.get("steps")
-    if rule == "madry" or (rule == "auto" and norm != "Linf"):
-        return f"α=2.5ε/{steps}"
-    return "α=ε/4" if norm == "Linf" else f"α=ε²/{steps}"
+    return step_rule_text(norm, cfg.get("steps"), cfg.get("step_size_rule", "auto"))
 
 
 def _base_tag(cfg: Mapping[str, Any], norm: str | None) -> str:

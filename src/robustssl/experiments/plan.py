@@ -39,7 +39,8 @@ from robustssl.finetune.protocols import get_protocol
 from robustssl.methods.config import PretrainConfig
 from robustssl.runs.compare import identity_config
 from robustssl.runs.layout import evaluation_dir, study_runs
-from robustssl.utils.config import ConfigError, read_yaml, validate_config
+from robustssl.utils.config import ConfigError, validate_config
+from robustssl.utils.config_files import read_config_file
 
 REF_PREFIX = "@pretrain:"
 HASH_CHARS = 8
@@ -177,7 +178,7 @@ class _Expander:
         """Base config → experiment data defaults → ``defaults.<kind>`` → entry overrides."""
         where = f"{kind}.{name}"
         if isinstance(entry.config, str):
-            raw = read_yaml(self.exp.config_path(entry.config, where), where)
+            raw = read_config_file(self.exp.config_path(entry.config, where), where)
         else:
             raw = copy.deepcopy(entry.config or {})
         data: list[tuple[str, Any]] = []

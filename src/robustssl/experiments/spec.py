@@ -35,10 +35,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from robustssl.utils.config import (
     ConfigError,
+    StrictConfig,
     apply_overrides,
     parse_override,
     read_yaml,
@@ -48,10 +49,6 @@ from robustssl.utils.config_files import find_config
 
 NAME_PATTERN = r"^[A-Za-z0-9_.\-]+$"
 STAGE_KINDS = ("pretrain", "finetune", "evaluate")
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 def flatten(overrides: Mapping[str, Any] | Sequence[str], where: str) -> list[tuple[str, Any]]:
@@ -84,7 +81,7 @@ def set_dotted(raw: dict[str, Any], pairs: Sequence[tuple[str, Any]], where: str
     return raw
 
 
-class EntryBase(_Strict):
+class EntryBase(StrictConfig):
     """What every entry has: the base ``config`` (a YAML file, relative to the experiment file,
     or an inline mapping; None = the defaults), ``overrides`` and ``grid`` axes."""
 
@@ -134,7 +131,7 @@ class FinetuneEntry(EntryBase):
         return [self.pretrain] if isinstance(self.pretrain, str) else list(self.pretrain)
 
 
-class ThreatGrid(_Strict):
+class ThreatGrid(StrictConfig):
     """ε_test values of one norm (one evaluation stage each) and that norm's ε-curve grid."""
 
     eps: list[float | str] = Field(min_length=1)
@@ -159,7 +156,7 @@ class EvaluateEntry(EntryBase):
         }
 
 
-class DataDefaults(_Strict):
+class DataDefaults(StrictConfig):
     """Set on every stage: ``root`` (None: ``$ROBUSTSSL_DATA``, ./data or Debian's copy) and
     ``download`` (fetch missing datasets through torchvision before the first stage)."""
 
@@ -177,7 +174,7 @@ class DataDefaults(_Strict):
         return root
 
 
-class StageDefaults(_Strict):
+class StageDefaults(StrictConfig):
     """Overrides applied to every stage of a kind before the entry's own overrides."""
 
     pretrain: dict[str, Any] | list[str] = Field(default_factory=dict)
@@ -185,7 +182,7 @@ class StageDefaults(_Strict):
     evaluate: dict[str, Any] | list[str] = Field(default_factory=dict)
 
 
-class SlurmConfig(_Strict):
+class SlurmConfig(StrictConfig):
     """``--launcher slurm``: submitit's AutoExecutor. ``cluster`` None lets submitit choose
     (SLURM when ``sbatch`` is there); "local" runs jobs as local processes (tests); ``parameters``
     go to ``update_parameters`` (timeout_min, slurm_partition, gpus_per_node, cpus_per_task...)."""
@@ -195,7 +192,7 @@ class SlurmConfig(_Strict):
     poll_seconds: float = Field(5.0, gt=0)
 
 
-class ExperimentConfig(_Strict):
+class ExperimentConfig(StrictConfig):
     """A study: its name and directory, seeds, data defaults and the three kinds of entries."""
 
     name: str = Field(pattern=NAME_PATTERN)

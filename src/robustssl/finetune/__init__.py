@@ -6,8 +6,8 @@ transfer with resizing and channel conversion, cached features for SLF, cross-en
 training (ACL's AFF), epoch selection (last / best_test / best_val). See docs/finetuning.md.
 """
 
+from robustssl.attacks.adversary import AdversaryConfig
 from robustssl.finetune.config import (
-    AdversaryConfig,
     AugmentationConfig,
     FinetuneConfig,
     FinetuneDataConfig,

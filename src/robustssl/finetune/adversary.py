@@ -4,7 +4,8 @@ With ``loss: trades`` the attack is TRADES' (robustssl.finetune.trades): PGD on 
 Gaussian start.
 
 PGD (Madry et al.; seed 003 §4.2: 10 steps for training, L∞ α = 2/255 at ε = 8/255) runs all its
-steps from a random start and returns the last iterate (early stopping would weaken training);
+steps from a random start and returns the last iterate (early stopping would weaken training), or
+with ``adversary.use_best`` each sample's highest-loss iterate (the MadryLab robustness library);
 APGD-CE (seed 000 §4.3: 10 iterations to train the readout) returns its best adversarial iterate.
 The attack goes through the whole classifier (encoder + head); frozen parts stay frozen. Each
 batch gets its own seed from (run seed, epoch, step), so a resumed run repeats the same attacks.
@@ -15,7 +16,8 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from robustssl.attacks import APGD, PGD, Attack
-from robustssl.finetune.config import AdversaryConfig, LossConfig
+from robustssl.attacks.adversary import AdversaryConfig
+from robustssl.finetune.config import LossConfig
 from robustssl.finetune.trades import TradesAttack
 from robustssl.utils import mix_seed
 
@@ -31,7 +33,7 @@ def build_attack(model: nn.Module, cfg: AdversaryConfig, loss: LossConfig | None
             cfg.norm,
             cfg.eps,
             steps=cfg.steps,
-            step_size=cfg.resolved_step_size(),
+            step_size=cfg.alpha,
             start_std=loss.start_std,
             model_mode=cfg.bn_mode,
         )
@@ -42,10 +44,10 @@ def build_attack(model: nn.Module, cfg: AdversaryConfig, loss: LossConfig | None
         cfg.norm,
         cfg.eps,
         steps=cfg.steps,
-        step_size=cfg.resolved_step_size(),
+        step_size=cfg.alpha,
         random_start=cfg.random_start,
         early_stop=False,
-        select="last",
+        select="best" if cfg.use_best else "last",
         model_mode=cfg.bn_mode,
     )
 

@@ -9,56 +9,27 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from robustssl.attacks import canonical_norm
-from robustssl.attacks.step_size import StepRule, pgd_step_size
-from robustssl.data import UnknownDatasetError, dataset_names, get_info
+from robustssl.attacks.adversary import AdversaryConfig, check_linf_eps
+from robustssl.data.config import DataConfig
 from robustssl.finetune.protocols import PROTOCOLS, get_protocol
-from robustssl.models import available_backbones
+from robustssl.models.config import ModelConfig
+from robustssl.utils.config import StrictConfig, parse_fraction
+from robustssl.utils.optim import OptimConfig, check_milestones, reachable_milestones
 
 
-def parse_fraction(value: Any) -> Any:
-    """Accept ``"8/255"`` style fractions as well as numbers (YAML reads 8/255 as a string)."""
-    if isinstance(value, str) and "/" in value:
-        num, _, den = value.partition("/")
-        try:
-            return float(num) / float(den)
-        except (ValueError, ZeroDivisionError):
-            raise ValueError(f"cannot read {value!r} as a number or a fraction (8/255)") from None
-    return value
+class FinetuneDataConfig(DataConfig):
+    """Target data (:class:`robustssl.data.config.DataConfig`, batches of 512) with an
+    ``eval_batch_size``. ``image_size``/``channels`` ``None`` = what the encoder takes (the
+    pretraining run's image size and channels), so cross-dataset runs resize and convert
+    automatically."""
 
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class FinetuneDataConfig(_Strict):
-    """Target data. ``image_size``/``channels`` ``None`` = what the encoder takes (the pretraining
-    run's image size and channels), so cross-dataset runs resize and convert automatically."""
-
-    dataset: str = "fashion_mnist"
-    root: str | None = None
-    download: bool = False
-    split: str = "train"
-    eval_split: str = "test"
-    label_fraction: float = Field(1.0, gt=0, le=1)
-    val_fraction: float = Field(0.0, ge=0, lt=1)
     batch_size: int = Field(512, gt=0)
     eval_batch_size: int = Field(1024, gt=0)
     image_size: int | tuple[int, int] | None = None
     channels: Literal[1, 3] | None = None
-    in_memory: bool | None = None
-
-    @field_validator("dataset")
-    @classmethod
-    def _known_dataset(cls, name: str) -> str:
-        try:
-            return get_info(name).name
-        except UnknownDatasetError:
-            raise ValueError(
-                f"unknown dataset {name!r}; known: {', '.join(dataset_names())}"
-            ) from None
 
     @field_validator("image_size")
     @classmethod
@@ -69,23 +40,7 @@ class FinetuneDataConfig(_Strict):
         return v
 
 
-class ModelConfig(_Strict):
-    """The encoder when ``pretrained`` is null (random initialisation)."""
-
-    backbone: str = "small_cnn"
-    backbone_kwargs: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("backbone")
-    @classmethod
-    def _known_backbone(cls, name: str) -> str:
-        if name not in available_backbones():
-            raise ValueError(
-                f"unknown backbone {name!r}; known: {', '.join(available_backbones())}"
-            )
-        return name
-
-
-class HeadConfig(_Strict):
+class HeadConfig(StrictConfig):
     """Linear readout (seed 000 §4.2, seed 001 eq. 3) or a 2-layer ReLU MLP (seed 004)."""
 
     name: Literal["linear", "mlp"] = "linear"
@@ -93,8 +48,10 @@ class HeadConfig(_Strict):
     batch_norm: bool = False
 
 
-class FinetuneOptimConfig(_Strict):
-    """SGD or Adam; lr × ``gamma`` at each epoch in ``milestones`` (step schedule)."""
+class FinetuneOptimConfig(StrictConfig):
+    """SGD or Adam; lr × ``gamma`` at each epoch in ``milestones`` (step schedule). Milestones at
+    or past ``epochs`` are never reached: they are dropped with a warning
+    (:func:`robustssl.utils.optim.reachable_milestones`), so ``optim.epochs=1`` just works."""
 
     name: Literal["sgd", "adam"] = "sgd"
     lr: float = Field(0.01, gt=0)
@@ -106,58 +63,23 @@ class FinetuneOptimConfig(_Strict):
 
     @model_validator(mode="after")
     def _milestones_in_range(self) -> FinetuneOptimConfig:
-        bad = [m for m in self.milestones if not 0 < m < self.epochs]
-        if bad or self.milestones != sorted(self.milestones):
-            raise ValueError(
-                f"milestones {self.milestones} must be increasing epochs in (0, {self.epochs}); "
-                "scale them with optim.epochs (e.g. optim.milestones=[6,8] for 10 epochs)"
-            )
+        check_milestones(self.milestones, "optim.milestones")
+        reachable_milestones(self.milestones, self.epochs, "optim.milestones")  # warns
         return self
 
-
-class AdversaryConfig(_Strict):
-    """The training attack of ALF / AFF (/ partial). ``step_size`` None follows ``step_rule``
-    (robustssl.attacks.step_size): ``auto`` (L∞ α = ε/4 as seed 003 §4.2, 2/255 at 8/255; L2
-    α = 2.5·ε/steps), ``seed003`` (L2 α = ε²/steps as the seed writes it) or ``madry``.
-    APGD (seed 000 §4.3: APGD-CE, 10 steps) sets its own step sizes."""
-
-    attack: Literal["pgd", "apgd"] = "pgd"
-    norm: str = "Linf"
-    eps: float = Field(8 / 255, gt=0, allow_inf_nan=False)
-    steps: int = Field(10, gt=0)
-    step_size: float | None = Field(None, gt=0, allow_inf_nan=False)
-    step_rule: StepRule = "auto"
-    random_start: bool = True
-    bn_mode: Literal["eval", "train"] = "eval"
-
-    _fractions = field_validator("eps", "step_size", mode="before")(parse_fraction)
-
-    @field_validator("norm")
-    @classmethod
-    def _norm(cls, v: str) -> str:
-        return canonical_norm(v)
-
-    @model_validator(mode="after")
-    def _sensible(self) -> AdversaryConfig:
-        if self.norm == "Linf" and self.eps >= 1:
-            raise ValueError(
-                f"eps={self.eps} is ≥ 1, the whole [0,1] pixel range, for L∞; give ε in pixel "
-                "units, e.g. eps=0.031372549 (8/255) or eps=0.1"
-            )
-        if self.attack == "apgd" and self.norm == "L1":
-            raise ValueError("APGD trains only for norm Linf or L2; use attack=pgd for L1")
-        if self.attack == "apgd" and self.step_size is not None:
-            raise ValueError("APGD sets its own step sizes (η₀ = 2ε); remove adversary.step_size")
-        return self
-
-    def resolved_step_size(self) -> float:
-        """α: the explicit ``step_size`` or the ``step_rule``'s value."""
-        if self.step_size is not None:
-            return self.step_size
-        return pgd_step_size(self.norm, self.eps, self.steps, self.step_rule)
+    def optimizer(self) -> OptimConfig:
+        """This optimizer for :func:`robustssl.utils.optim.build_optimizer`: weight decay on every
+        trainable tensor; the lr is set each epoch (``robustssl.finetune.optim.lr_at_epoch``)."""
+        return OptimConfig(
+            name=self.name,
+            lr=self.lr,
+            momentum=self.momentum,
+            weight_decay=self.weight_decay,
+            exclude_bias_and_norm=False,
+        )
 
 
-class AugmentationConfig(_Strict):
+class AugmentationConfig(StrictConfig):
     """``crop_flip``: zero-pad by ``padding`` and crop back (a random translation) + horizontal
     flip, the usual CIFAR finetuning augmentation (seed 000 §4.1 for ALF; AdvCL's script)."""
 
@@ -166,7 +88,7 @@ class AugmentationConfig(_Strict):
     hflip_p: float = Field(0.5, ge=0, le=1)
 
 
-class LossConfig(_Strict):
+class LossConfig(StrictConfig):
     """The classifier's training loss. ``ce``: cross-entropy on the training batch (adversarial for
     ALF / AFF: Madry's adversarial training). ``trades``: TRADES (Zhang et al. 2019), ACL's AFF
     (``train_trades.py``): CE(f(x), y) + β·KL(p(x) ‖ p(x′)), x′ from PGD on that KL started at
@@ -188,7 +110,7 @@ class LossConfig(_Strict):
         return self
 
 
-class SelectionConfig(_Strict):
+class SelectionConfig(StrictConfig):
     """Which epoch's classifier the run keeps, saves and reports. ``last``: the final epoch.
     ``best_test``: the epoch with the highest robust accuracy on the evaluation split under PGD
     (``norm``, ``eps``, ``steps``, ``step_size``; random start, model in eval mode) on its first
@@ -213,15 +135,11 @@ class SelectionConfig(_Strict):
 
     @model_validator(mode="after")
     def _sensible(self) -> SelectionConfig:
-        if self.norm == "Linf" and self.eps >= 1:
-            raise ValueError(
-                f"select.eps={self.eps} is ≥ 1, the whole pixel range, for L∞; give ε in pixel "
-                "units, e.g. select.eps=8/255 or 0.1"
-            )
+        check_linf_eps(self.norm, self.eps, "select.eps")
         return self
 
 
-class FinetuneConfig(_Strict):
+class FinetuneConfig(StrictConfig):
     """Everything one finetuning run needs; its JSON dump is saved in the run directory."""
 
     name: str = Field("finetune", pattern=r"^[A-Za-z0-9_.\-]+$")
@@ -325,6 +243,8 @@ class FinetuneConfig(_Strict):
             )
         if self.adversary.attack != "pgd":
             return "loss=trades runs PGD on the TRADES KL; set adversary.attack=pgd"
+        if self.adversary.use_best:
+            return "loss=trades trains on PGD's last iterate; remove adversary.use_best"
         return None
 
     def _select_problem(self) -> str | None:

@@ -31,7 +31,7 @@ from robustssl.finetune.data import (
 from robustssl.finetune.features import compute_features
 from robustssl.finetune.loop import BatchLoss, accuracy, cross_entropy_step, train_epoch
 from robustssl.finetune.model import FinetuneModel, build_finetune_model
-from robustssl.finetune.optim import build_optimizer, lr_at_epoch, set_lr
+from robustssl.finetune.optim import lr_at_epoch, set_lr
 from robustssl.finetune.pretrained import PretrainedEncoder, load_pretrained_encoder, random_encoder
 from robustssl.finetune.records import read_result, write_metrics
 from robustssl.finetune.selection import (
@@ -49,6 +49,7 @@ from robustssl.models import save_classifier
 from robustssl.runs import RunDir
 from robustssl.utils import resolve_device, seed_everything
 from robustssl.utils.allocator import keep_freed_memory_in_heap
+from robustssl.utils.optim import build_optimizer
 
 EpochCallback = Callable[[int, dict[str, float]], None]
 
@@ -202,7 +203,7 @@ def _train(
     callbacks: Sequence[EpochCallback],
 ) -> dict[str, Any]:
     """The epochs still to do; state and metrics.csv are written after each one."""
-    optimizer = build_optimizer(s.model.trainable, cfg.optim)
+    optimizer = build_optimizer(s.model.trainable, cfg.optim.optimizer())
     state_path = run.finetune_state
     progress: dict[str, Any] = {"epoch": 0, "rows": [], "seconds": 0.0}
     if resume and state_path.is_file():

@@ -9,7 +9,8 @@ except ModuleNotFoundError as err:
     message = missing_extra_message("lightning", "pretraining (robustssl.methods)")
     raise MissingExtraError(message, name=err.name) from err
 
-from robustssl.methods.adversary import AdversaryConfig, perturb
+from robustssl.attacks.adversary import PretrainAdversaryConfig
+from robustssl.methods.adversary import perturb
 from robustssl.methods.base import MethodStep, PretrainMethod
 from robustssl.methods.config import PretrainConfig
 from robustssl.methods.knn import knn_accuracy, knn_predict
@@ -19,9 +20,9 @@ from robustssl.methods.registry import METHODS, build_method
 
 __all__ = [
     "METHODS",
-    "AdversaryConfig",
     "MethodStep",
     "NonFiniteLossError",
+    "PretrainAdversaryConfig",
     "PretrainConfig",
     "PretrainMethod",
     "PretrainModule",

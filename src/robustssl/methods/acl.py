@@ -18,18 +18,46 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from typing import Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 import torch
+from pydantic import Field
 from torch import Tensor, nn
 
+from robustssl.attacks.adversary import PretrainAdversaryConfig
+from robustssl.data.views import SimCLRViewConfig
 from robustssl.methods.adversary import perturb
 from robustssl.methods.base import MethodStep, ProjectedViewsMethod
-from robustssl.methods.config import ACLConfig, AdvSimCLRConfig
+from robustssl.methods.common import MethodConfigBase, ProjectionConfig
 from robustssl.methods.contrastive_adversary import anchor_losses, as_attacked, sample_losses
 from robustssl.methods.distributed import gather_with_grad
 from robustssl.models import bn_branch, convert_to_multi_bn, extract_bn_branch, set_bn_branch
 from robustssl.objectives import ntxent_loss
+
+if TYPE_CHECKING:
+    from robustssl.methods.adv_simclr import AdvSimCLRConfig
+
+
+def _acl_adversary() -> PretrainAdversaryConfig:
+    """ACL's PGD_contrastive: L∞ 8/255, 5 steps of 2/255, random start, model in eval mode with the
+    adversarial BN (../shared/REFERENCE_FACTS.md)."""
+    return PretrainAdversaryConfig(
+        norm="Linf", eps=8 / 255, steps=5, step_size=2 / 255, bn_mode="eval"
+    )
+
+
+class ACLConfig(MethodConfigBase):
+    """ACL (Jiang et al. 2020; seed 000 §2.7.2): ``a2a`` both views attacked, one BN; ``a2s`` one
+    view attacked, its own BN; ``dual_stream`` a clean pair (clean BN) and an adversarial pair
+    (adversarial BN), losses averaged. The adversarial-BN encoder is the one used downstream."""
+
+    name: Literal["acl"] = "acl"
+    mode: Literal["a2a", "a2s", "dual_stream"] = "dual_stream"
+    temperature: float = Field(0.5, gt=0)
+    projection: ProjectionConfig = ProjectionConfig(hidden_dim=512, out_dim=128, num_layers=3)
+    views: SimCLRViewConfig = SimCLRViewConfig()
+    adversary: PretrainAdversaryConfig = Field(default_factory=_acl_adversary)
+
 
 Mode = Literal["a2a", "a2s", "dual_stream"]
 CLEAN, ADV = "clean", "adv"
@@ -37,6 +65,8 @@ CLEAN, ADV = "clean", "adv"
 
 class ACL(ProjectedViewsMethod):
     """SimCLR views + projector; PGD on NT-Xent; dual BN for ``a2s`` and ``dual_stream``."""
+
+    config_class: ClassVar[type[MethodConfigBase]] = ACLConfig
 
     cfg: ACLConfig | AdvSimCLRConfig
 

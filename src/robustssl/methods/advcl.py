@@ -23,18 +23,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
+from pydantic import Field, field_validator
 from torch import Tensor, nn
 
+from robustssl.attacks.adversary import PretrainAdversaryConfig
 from robustssl.data import ImageDataset
-from robustssl.data.views import SimCLRViews, frequency_split
+from robustssl.data.views import (
+    SimCLRViewConfig,
+    SimCLRViews,
+    frequency_split,
+)
 from robustssl.data.views.translate import random_translate_flip
 from robustssl.methods.adversary import perturb
 from robustssl.methods.base import MethodStep, PretrainMethod
-from robustssl.methods.clusterfit import check_source, pseudo_labels
-from robustssl.methods.config import ADVCL_ADVERSARIAL_VIEWS, AdvCLConfig
+from robustssl.methods.clusterfit import ClusterFitConfig, check_source, pseudo_labels
+from robustssl.methods.common import MethodConfigBase, ProjectionConfig
 from robustssl.methods.contrastive_adversary import as_attacked, sample_losses
 from robustssl.methods.distributed import gather_with_grad
 from robustssl.methods.pseudo_labelled import PseudoLabelledDataset
@@ -47,12 +54,80 @@ from robustssl.models import (
     set_bn_branch,
 )
 from robustssl.objectives import multiview_ntxent_loss
+from robustssl.utils.config import StrictConfig
+
+AdvCLView = Literal["aug1", "aug2", "adv", "adv_aug1", "adv_aug2", "lfc", "hfc"]
+
+
+ADVCL_ADVERSARIAL_VIEWS: tuple[str, ...] = ("adv", "adv_aug1", "adv_aug2")
+ADVCL_DEFAULT_VIEWS: tuple[AdvCLView, ...] = ("adv", "aug1", "aug2", "hfc")  # Table 4, last row
+
+
+class OriginalViewConfig(StrictConfig):
+    """AdvCL's "original" view x, from which x+δ and the frequency views are built: the image
+    itself (``identity``) or its weak crop+flip (``crop_flip``: RandomCrop with ``padding`` +
+    flip, the reference code's ``train_transform_org``)."""
+
+    kind: Literal["identity", "crop_flip"] = "identity"
+    padding: int = Field(4, ge=0)
+    hflip_p: float = Field(0.5, ge=0, le=1)
+
+
+class AdvCLConfig(MethodConfigBase):
+    """AdvCL (seed 001 §4): ``view_set`` from Table 4 (``adv`` = x+δ of the original view maximising
+    the contrastive loss over the other views, eq. 7; ``adv_aug1/2`` = τᵢ(x)+δᵢ, eq. 6;
+    ``lfc``/``hfc`` = frequency components of x, eq. 8), the multi-view loss (eq. 9) and the
+    optional ClusterFit regulariser (eq. 10). ``views`` configures τ₁, τ₂ (SimCLR views, as in the
+    other methods). BN sets normal / pgd (/ pgd_ce)."""
+
+    name: Literal["advcl"] = "advcl"
+    temperature: float = Field(0.5, gt=0)
+    view_set: list[AdvCLView] = Field(default_factory=lambda: list(ADVCL_DEFAULT_VIEWS))
+    radius: float = Field(8.0, ge=0)  # eq. 8: r = 8 on 32×32 images
+    radius_inclusive: bool = False  # the reference code's strict d < r (the paper writes d ≤ r)
+    original: OriginalViewConfig = OriginalViewConfig()
+    views: SimCLRViewConfig = SimCLRViewConfig(crop_scale=(0.2, 1.0))  # τ₁, τ₂
+    projection: ProjectionConfig = ProjectionConfig(hidden_dim=512, out_dim=128, num_layers=2)
+    adversary: PretrainAdversaryConfig = Field(
+        default_factory=lambda: PretrainAdversaryConfig(
+            norm="Linf", eps=8 / 255, steps=5, step_size=2 / 255, bn_mode="train"
+        )
+    )
+    clusterfit: ClusterFitConfig | None = None
+    # The reference's SupConLoss(temperature=τ) keeps base_temperature = 0.07, so its contrastive
+    # term is τ/0.07 (7.14 at τ = 0.5) × eq. 9 while λ stays 0.2 (REFERENCE_FACTS.md). A number
+    # here multiplies the contrastive term by temperature/base_temperature (0.07 = the reference's
+    # balance); None = no scale (eq. 9 as the paper writes it).
+    base_temperature: float | None = Field(None, gt=0)
+
+    @property
+    def contrastive_scale(self) -> float:
+        """τ/base_temperature, or 1 without a base temperature."""
+        if self.base_temperature is None:
+            return 1.0
+        return self.temperature / self.base_temperature
+
+    @field_validator("view_set")
+    @classmethod
+    def _view_set(cls, views: list[str]) -> list[str]:
+        if len(set(views)) != len(views) or len(views) < 2:
+            raise ValueError(f"view_set={views} must name at least 2 distinct views")
+        if not any(v in ADVCL_ADVERSARIAL_VIEWS for v in views):
+            raise ValueError(
+                f"view_set={views} has no adversarial view; add one of "
+                f"{list(ADVCL_ADVERSARIAL_VIEWS)} (without one this is multi-view SimCLR: use "
+                "method.name=simclr)"
+            )
+        return views
+
 
 NORMAL, PGD, PGD_CE = "normal", "pgd", "pgd_ce"
 _SOURCE = {"adv": "original", "adv_aug1": "aug1", "adv_aug2": "aug2"}
 
 
 class AdvCL(PretrainMethod):
+    config_class = AdvCLConfig
+
     cfg: AdvCLConfig
 
     def __init__(self, encoder: nn.Module, cfg: AdvCLConfig) -> None:

@@ -7,54 +7,25 @@ B × the batch loss (the sign / normalised gradient step does not see the scale)
 (seed 003 eq. 5–6), seed 003 Algorithm 1 lines 6–8 (a weighted sum of losses), seed 001 eq. 7
 (AdvCL), seed 002 §5.2 (3 steps on NT-Xent).
 
-BatchNorm during the attack is part of each recipe and stated in the config (``bn_mode``): AdvCL
-attacks with BN in train mode (batch statistics; its running statistics are not updated here),
-ACL with the model in eval mode (REFERENCE_FACTS.md).
+The config is :class:`robustssl.attacks.adversary.PretrainAdversaryConfig` (the one adversary
+config with pretraining's defaults: 5 steps, α = 2.5·ε/steps). BatchNorm during the attack is part
+of each recipe and stated in the config (``bn_mode``): AdvCL attacks with BN in train mode (batch
+statistics; its running statistics are not updated here), ACL with the model in eval mode
+(REFERENCE_FACTS.md).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Literal
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 from torch import Tensor, nn
 
 from robustssl.attacks import ThreatModel, attack_mode, maximise
+from robustssl.attacks.adversary import PretrainAdversaryConfig
 
 _BN_TYPES = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
-
-
-class AdversaryConfig(BaseModel):
-    """PGD inside training: norm, ε (pixel units), steps, step size (default 2.5·ε/steps, Madry),
-    random start, and the model mode during the attack. ``use_best``: train on each sample's
-    iterate (start included) with the highest loss, the MadryLab robustness library's default
-    (``use_best=1`` in its ``defaults.py``), instead of the last iterate (the other references)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    norm: Literal["Linf", "L2"] = "Linf"
-    eps: float = Field(8 / 255, gt=0)
-    steps: int = Field(5, ge=1)
-    step_size: float | None = Field(None, gt=0)
-    random_start: bool = True
-    bn_mode: Literal["train", "eval"] = "eval"
-    use_best: bool = False
-
-    @model_validator(mode="after")
-    def _eps_in_range(self) -> AdversaryConfig:
-        if self.norm == "Linf" and self.eps >= 1:
-            raise ValueError(
-                f"eps={self.eps} with norm Linf covers the whole [0,1] image range; use pixel "
-                "units such as 8/255 ≈ 0.031"
-            )
-        return self
-
-    @property
-    def alpha(self) -> float:
-        return self.step_size if self.step_size is not None else 2.5 * self.eps / self.steps
 
 
 @contextmanager
@@ -77,7 +48,7 @@ def frozen_bn_statistics(model: nn.Module) -> Iterator[nn.Module]:
 def perturb(
     loss: Callable[[Tensor], Tensor],
     x: Tensor,
-    cfg: AdversaryConfig,
+    cfg: PretrainAdversaryConfig,
     model: nn.Module,
     generator: torch.Generator,
 ) -> Tensor:

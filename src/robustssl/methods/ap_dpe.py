@@ -26,20 +26,91 @@ rotation labels per batch and shows the unscrambled jigsaw image 10 % + 1/31 of 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Literal
 
 import torch
+from pydantic import Field, field_validator
 from torch import Tensor, nn
 
-from robustssl.data.views import JigsawPuzzle, build_views, random_rotation
+from robustssl.attacks.adversary import PretrainAdversaryConfig
+from robustssl.data.views import (
+    JigsawPuzzle,
+    RobustnessViewConfig,
+    ViewConfig,
+    build_views,
+    random_rotation,
+)
 from robustssl.data.views.rotation import NUM_ROTATIONS
 from robustssl.methods.adversary import perturb
 from robustssl.methods.base import MethodStep, PretrainMethod
-from robustssl.methods.config import APDPEConfig
+from robustssl.methods.common import MethodConfigBase
 from robustssl.models import PretextHead
 from robustssl.objectives import cross_entropy_loss, gradient_logdet
 
+PretextTask = Literal["rotation", "jigsaw"]
+DEFAULT_TASKS: tuple[PretextTask, ...] = ("rotation", "jigsaw")
+
+
+def _ap_dpe_adversary() -> PretrainAdversaryConfig:
+    """Adv-SS-Pretraining's ensemble_pretrain.py: L∞ ε = 8/255, 10 steps of 2/255 from a uniform
+    random start, the model left in train mode (its PGD_attack_3module switches no mode)."""
+    return PretrainAdversaryConfig(
+        norm="Linf", eps=8 / 255, steps=10, step_size=2 / 255, bn_mode="train"
+    )
+
+
+def _crop_flip() -> RobustnessViewConfig:
+    """RandomCrop(pad 4) + flip (the reference's train transform): the robustness-library view
+    family with its colour jitter and rotation off."""
+    return RobustnessViewConfig(
+        family="robustness", brightness=0.0, contrast=0.0, saturation=0.0, degrees=0.0
+    )
+
+
+class APDPEConfig(MethodConfigBase):
+    """AP-DPE (Chen et al., CVPR 2020; seed 001 Table 1's first row): adversarial pretraining on
+    an ensemble of pretext ``tasks`` with the gradient-diversity term d (the log-det of the tasks'
+    normalised input gradients; robustssl.objectives.diversity). Each task's transformed batch is
+    perturbed (jointly) by PGD on Σₜ ℓₜ (+ λ·s·d with ``attack_penalty``); training minimises the
+    mean of the clean (``clean_loss``) and adversarial task losses + λ·s·d at the adversarial
+    inputs, λ = ``penalty_weight``. ``penalty: diversity`` is s = −1, so training spreads the
+    tasks' gradients apart (the diversity the paper promotes); ``reference_code`` is s = +1, the
+    sign the public ensemble_pretrain.py adds. The jigsaw defaults are ours (2×2, all 24
+    permutations); the reference's CIFAR-10 puzzle is 4×4 with 30 random permutations + identity."""
+
+    name: Literal["ap_dpe"] = "ap_dpe"
+    tasks: list[PretextTask] = Field(default_factory=lambda: list(DEFAULT_TASKS))
+    jigsaw_grid: int = Field(2, ge=2)
+    jigsaw_permutations: int = Field(24, ge=2)
+    jigsaw_seed: int = 0
+    head_hidden_dim: int | None = None
+    penalty_weight: float = Field(0.1, ge=0)
+    penalty: Literal["diversity", "reference_code"] = "diversity"
+    jitter: float = Field(1e-5, gt=0)
+    attack_penalty: bool = True
+    clean_loss: bool = True
+    adversary: PretrainAdversaryConfig = Field(default_factory=_ap_dpe_adversary)
+    views: ViewConfig | None = Field(default_factory=_crop_flip)
+
+    @field_validator("tasks")
+    @classmethod
+    def _ensemble(cls, tasks: list[str]) -> list[str]:
+        if len(tasks) < 2 or len(set(tasks)) != len(tasks):
+            raise ValueError(
+                f"tasks={tasks} must name at least 2 distinct pretext tasks, e.g. "
+                "[rotation, jigsaw] (one task is adversarial rotation / jigsaw pretraining)"
+            )
+        return tasks
+
+    @property
+    def penalty_sign(self) -> float:
+        return -1.0 if self.penalty == "diversity" else 1.0
+
+
 
 class APDPE(PretrainMethod):
+    config_class = APDPEConfig
+
     cfg: APDPEConfig
 
     def __init__(self, encoder: nn.Module, cfg: APDPEConfig) -> None:

@@ -13,7 +13,8 @@ from torch import Tensor, nn
 
 from robustssl.data import ImageDataset
 from robustssl.data.views import SimCLRViews
-from robustssl.models import ProjectionHead
+from robustssl.methods.common import MethodConfigBase
+from robustssl.models import LinearClassifier, MLPClassifier, ProjectionHead
 
 
 @dataclass
@@ -31,13 +32,21 @@ class MethodStep:
 
 
 class PretrainMethod(nn.Module, ABC):
-    """Holds the encoder and the method's heads; :meth:`step` computes the training loss."""
+    """Holds the encoder and the method's heads; :meth:`step` computes the training loss.
+    ``config_class`` is the method's config (its ``name`` tags the method); the registry
+    (:mod:`robustssl.methods.registry`) lists the method classes."""
 
     needs_labels: ClassVar[bool] = False
+    config_class: ClassVar[type[MethodConfigBase]]
 
     def __init__(self, encoder: nn.Module) -> None:
         super().__init__()
         self.encoder = encoder
+
+    @classmethod
+    def build(cls, encoder: nn.Module, cfg: Any, num_classes: int | None) -> PretrainMethod:
+        """The method from its config; a method that needs the class count overrides this."""
+        return cls(encoder, cfg)  # type: ignore[call-arg]
 
     @property
     def feature_dim(self) -> int:
@@ -62,6 +71,23 @@ class PretrainMethod(nn.Module, ABC):
         """The encoder used downstream, saved as ``encoder.safetensors``: a plain Encoder (a
         multi-BN method returns one BN branch, e.g. ACL's adversarial one)."""
         return self.encoder
+
+
+class ClassifierMethod(PretrainMethod):
+    """A method with a classifier head over the dataset's classes (supervised training, SS-AT):
+    built with the class count, which needs a labelled dataset."""
+
+    needs_labels: ClassVar[bool] = True
+
+    @classmethod
+    def build(cls, encoder: nn.Module, cfg: Any, num_classes: int | None) -> PretrainMethod:
+        return cls(encoder, cfg, int(num_classes or 0))  # type: ignore[call-arg]
+
+    def classifier_head(self, num_classes: int, head: str, hidden_dim: int) -> nn.Module:
+        """A linear head, or a 2-layer MLP of ``hidden_dim`` (``head: mlp``)."""
+        if head == "linear":
+            return LinearClassifier(self.feature_dim, num_classes)
+        return MLPClassifier(self.feature_dim, num_classes, hidden_dim)
 
 
 class ProjectedViewsMethod(PretrainMethod):

@@ -25,17 +25,52 @@ from typing import Any
 
 import numpy as np
 import torch
+from pydantic import Field, field_validator, model_validator
 from torch import Tensor
 
 from robustssl.data import ImageDataset
-from robustssl.methods.config import ClusterFitConfig
 from robustssl.methods.external_labels import load_external_labels
 from robustssl.methods.monitor import extract_features
 from robustssl.models import Encoder, encoder_from_state
 from robustssl.runs.layout import CONFIG_JSON, ENCODER
 from robustssl.utils import mix_seed
 from robustssl.utils.checkpoint import load_weights, load_weights_metadata, save_weights
+from robustssl.utils.config import StrictConfig
 from robustssl.utils.optional import require
+
+
+class ClusterFitConfig(StrictConfig):
+    """ClusterFit pseudo-labels (seed 001 eq. 10, Table 5): k-means on normalised features of the
+    pretrained encoder of the run directory ``encoder`` (loaded strictly) — or pseudo-labels made
+    elsewhere, read from ``labels`` (.npy / .safetensors / .json, one column per K;
+    robustssl.methods.external_labels) — one linear head per K, adversarial CE on the
+    pseudo-labels weighted by ``weight`` (λ). Give exactly one of ``encoder`` and ``labels``."""
+
+    encoder: str | None = Field(None, min_length=1)
+    labels: str | None = Field(None, min_length=1)
+    ks: list[int] = Field(default_factory=lambda: [2, 10, 50, 100, 500], min_length=1)
+    weight: float = Field(0.2, gt=0)
+    seed: int = 0
+    n_init: int = Field(1, ge=1)
+    max_iter: int = Field(300, ge=1)
+    batch_size: int = Field(512, gt=0)
+
+    @field_validator("ks")
+    @classmethod
+    def _distinct_ks(cls, ks: list[int]) -> list[int]:
+        if any(k < 2 for k in ks) or len(set(ks)) != len(ks):
+            raise ValueError(f"ks={ks} must be distinct cluster numbers ≥ 2, e.g. [2, 10, 50]")
+        return ks
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ClusterFitConfig:
+        if (self.encoder is None) == (self.labels is None):
+            raise ValueError(
+                "clusterfit needs exactly one source of pseudo-labels: encoder=<pretraining run "
+                "dir> (k-means on its features) or labels=<.npy/.safetensors/.json file>"
+            )
+        return self
+
 
 CACHE_FILE = "pseudo_labels.safetensors"
 

@@ -17,7 +17,8 @@ import torch
 from torch import Tensor, nn
 
 from robustssl.attacks import attack_mode
-from robustssl.methods.adversary import AdversaryConfig, frozen_bn_statistics
+from robustssl.attacks.adversary import PretrainAdversaryConfig
+from robustssl.methods.adversary import frozen_bn_statistics
 from robustssl.objectives import grouped_contrastive_loss
 
 
@@ -36,7 +37,7 @@ def sample_losses(views: Sequence[Tensor], temperature: float) -> Tensor:
 
 
 @contextmanager
-def as_attacked(model: nn.Module, cfg: AdversaryConfig) -> Iterator[nn.Module]:
+def as_attacked(model: nn.Module, cfg: PretrainAdversaryConfig) -> Iterator[nn.Module]:
     """``model`` as the adversary runs it (``cfg.bn_mode``, BN running statistics frozen), without
     gradients: embed the views the attack does not perturb here, once, instead of per step."""
     with attack_mode(model, cfg.bn_mode), frozen_bn_statistics(model), torch.no_grad():

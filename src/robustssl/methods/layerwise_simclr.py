@@ -8,16 +8,55 @@ per-view input-gradient norms of L_k (eq. 5; seed 004 Figure 1).
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
+from pydantic import Field, field_validator
 from torch import Tensor, nn
 
-from robustssl.data.views import SimCLRViews
+from robustssl.data.views import SimCLRViewConfig, SimCLRViews
 from robustssl.methods.base import MethodStep, PretrainMethod
-from robustssl.methods.config import LayerwiseSimCLRConfig
+from robustssl.methods.common import MethodConfigBase, ProjectionConfig
 from robustssl.methods.distributed import gather_with_grad, require_single_process
 from robustssl.models import OUTPUT_KEY, FeatureExtractor, ProjectionHead
 from robustssl.objectives import multiview_ntxent_loss
 from robustssl.objectives.tikhonov import contrastive_penalty
+from robustssl.utils.config import StrictConfig
+
+
+class LayerLoss(StrictConfig):
+    """One term of the layer-wise contrastive loss (seed 004 eq. 4–5): the encoder submodule
+    ``layer`` (dotted name, or ``"output"`` for the encoder's features), its weight α_k in
+    Σ α_k·L_k and its Tikhonov weight β_k in Σ β_k·R_k (eq. 5 has no ½, unlike eq. 3's λ/2)."""
+
+    layer: str = Field(min_length=1)
+    alpha: float = Field(1.0, ge=0)
+    beta: float = Field(0.0, ge=0)
+
+
+class LayerwiseSimCLRConfig(MethodConfigBase):
+    """NT-Xent on pooled, per-layer projected features of several encoder layers, weighted
+    (seed 004 eq. 4) and optionally Tikhonov-regularised per layer (eq. 5)."""
+
+    name: Literal["layerwise_simclr"] = "layerwise_simclr"
+    temperature: float = Field(0.5, gt=0)
+    n_views: int = Field(2, ge=2)
+    layers: list[LayerLoss] = Field(
+        default_factory=lambda: [LayerLoss(layer="output")], min_length=1
+    )
+    projection: ProjectionConfig = ProjectionConfig()
+    views: SimCLRViewConfig = SimCLRViewConfig()
+
+    @field_validator("layers")
+    @classmethod
+    def _distinct_layers(cls, layers: list[LayerLoss]) -> list[LayerLoss]:
+        names = [term.layer for term in layers]
+        if len(set(names)) != len(names):
+            raise ValueError(f"layers lists a layer twice: {names}; give each layer once")
+        if not any(term.alpha > 0 or term.beta > 0 for term in layers):
+            raise ValueError("every layer has alpha 0 and beta 0; give one a positive alpha")
+        return layers
+
 
 _PROBE_SIZE = 32  # spatial size of the dry run that measures each layer's channel count
 
@@ -59,6 +98,8 @@ def layer_dims(encoder: nn.Module, layers: list[str]) -> dict[str, int]:
 
 class LayerwiseSimCLR(PretrainMethod):
     """SimCLR views; one projector and one NT-Xent term per configured layer."""
+
+    config_class = LayerwiseSimCLRConfig
 
     def __init__(self, encoder: nn.Module, cfg: LayerwiseSimCLRConfig) -> None:
         super().__init__(encoder)

@@ -8,9 +8,9 @@ import torch
 from torch import Tensor, nn
 
 from robustssl.methods.base import PretrainMethod
-from robustssl.methods.optim import OptimConfig, build_optimizer, build_scheduler
 from robustssl.objectives import cross_entropy_loss
 from robustssl.utils import make_generator, mix_seed
+from robustssl.utils.optim import OptimConfig, build_optimizer, build_scheduler
 
 
 class NonFiniteLossError(FloatingPointError):

@@ -6,15 +6,50 @@ transformed batch is replaced by its PGD maximiser of the pretext cross-entropy.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
+from pydantic import Field
 from torch import Tensor, nn
 
-from robustssl.data.views import JigsawPuzzle, all_rotations, build_views, random_rotation
+from robustssl.attacks.adversary import PretrainAdversaryConfig
+from robustssl.data.views import (
+    JigsawPuzzle,
+    ViewConfig,
+    all_rotations,
+    build_views,
+    random_rotation,
+)
 from robustssl.methods.adversary import perturb
 from robustssl.methods.base import MethodStep, PretrainMethod
-from robustssl.methods.config import JigsawConfig, RotationConfig
+from robustssl.methods.common import MethodConfigBase, supervised_views
 from robustssl.models import PretextHead
 from robustssl.objectives import cross_entropy_loss
+
+
+class RotationConfig(MethodConfigBase):
+    """Rotation prediction (seed 003 §3.1, §4.2): ``random`` = one random rotation per image."""
+
+    name: Literal["rotation"] = "rotation"
+    mode: Literal["random", "all"] = "random"
+    head_hidden_dim: int | None = None
+    views: ViewConfig | None = Field(default_factory=supervised_views)
+    # Adversarial pretext pretraining (seed 003 §3.3: P1 = L2, P2 = L∞); None = standard
+    adversary: PretrainAdversaryConfig | None = None
+
+
+class JigsawConfig(MethodConfigBase):
+    """Jigsaw puzzles over an n×n grid with J fixed permutations (seed 003 §3.1)."""
+
+    name: Literal["jigsaw"] = "jigsaw"
+    grid: int = Field(2, ge=2)
+    num_permutations: int = Field(24, ge=2)
+    permutation_seed: int = 0
+    head_hidden_dim: int | None = None
+    views: ViewConfig | None = Field(default_factory=supervised_views)
+    # adversarial pretext pretraining (seed 003 §3.3)
+    adversary: PretrainAdversaryConfig | None = None
+
 
 
 class _Pretext(PretrainMethod):
@@ -55,6 +90,8 @@ class _Pretext(PretrainMethod):
 class Rotation(_Pretext):
     """Predict which multiple of 90° the image was rotated by (4 classes)."""
 
+    config_class = RotationConfig
+
     def __init__(self, encoder: nn.Module, cfg: RotationConfig) -> None:
         super().__init__(encoder, cfg, 4)
 
@@ -66,6 +103,8 @@ class Rotation(_Pretext):
 
 class Jigsaw(_Pretext):
     """Predict which of J fixed permutations scrambled the n×n tiles (seed 003 §3.1)."""
+
+    config_class = JigsawConfig
 
     def __init__(self, encoder: nn.Module, cfg: JigsawConfig) -> None:
         super().__init__(encoder, cfg, cfg.num_permutations)

@@ -14,19 +14,42 @@ form, so the gradients equal those of ours.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Literal
 
 import torch
+from pydantic import Field
 from torch import Tensor
 
+from robustssl.attacks.adversary import PretrainAdversaryConfig
+from robustssl.data.views import SimCLRViewConfig
 from robustssl.methods.adversary import perturb
 from robustssl.methods.base import MethodStep, ProjectedViewsMethod
-from robustssl.methods.config import RoCLConfig
+from robustssl.methods.common import MethodConfigBase, ProjectionConfig
 from robustssl.methods.contrastive_adversary import as_attacked, sample_losses
 from robustssl.methods.distributed import gather_with_grad
 from robustssl.objectives import multiview_ntxent_loss, ntxent_loss
 
 
+class RoCLConfig(MethodConfigBase):
+    """RoCL (Kim et al. 2020): PGD on t1(x) against t2(x); 3-view NT-Xent (t1, t2, adv) +
+    ``regularizer_weight``·NT-Xent(adv, t2) (RoCL's 1/λ with λ = 256); one BN."""
+
+    name: Literal["rocl"] = "rocl"
+    temperature: float = Field(0.5, gt=0)
+    regularizer_weight: float = Field(1 / 256, ge=0)
+    projection: ProjectionConfig = ProjectionConfig()
+    views: SimCLRViewConfig = SimCLRViewConfig()
+    adversary: PretrainAdversaryConfig = Field(
+        default_factory=lambda: PretrainAdversaryConfig(
+            norm="Linf", eps=0.0314, steps=7, step_size=0.007, bn_mode="eval"
+        )
+    )
+
+
+
 class RoCL(ProjectedViewsMethod):
+    config_class = RoCLConfig
+
     cfg: RoCLConfig
 
     def objective(self, target: Tensor) -> Callable[[Tensor], Tensor]:

@@ -7,18 +7,43 @@ input-gradient norms of the batch loss (seed 004 eq. 3, double backprop).
 
 from __future__ import annotations
 
+from typing import ClassVar, Literal
+
 import torch
+from pydantic import Field
 from torch import Tensor
 
+from robustssl.data.views import SimCLRViewConfig
 from robustssl.methods.base import MethodStep, ProjectedViewsMethod
-from robustssl.methods.config import SimCLRConfig, SupConConfig
+from robustssl.methods.common import MethodConfigBase, ProjectionConfig
 from robustssl.methods.distributed import gather_with_grad, require_single_process
 from robustssl.objectives import multiview_ntxent_loss, supcon_loss
 from robustssl.objectives.tikhonov import contrastive_tikhonov
 
 
+class SimCLRConfig(MethodConfigBase):
+    """SimCLR (seed 002 §3.3.2; seed 001 eq. 4–5 for ``n_views`` > 2)."""
+
+    name: Literal["simclr"] = "simclr"
+    temperature: float = Field(0.5, gt=0)
+    n_views: int = Field(2, ge=2)
+    projection: ProjectionConfig = ProjectionConfig()
+    views: SimCLRViewConfig = SimCLRViewConfig()
+    # λ of seed 004 eq. 3: λ/2 · per-view input-gradient norms of the batch loss (0 = off)
+    tikhonov: float = Field(0.0, ge=0)
+
+
+class SupConConfig(SimCLRConfig):
+    """Supervised SimCLR (seed 000 §4.1): same-class samples are positives."""
+
+    name: Literal["supcon"] = "supcon"  # type: ignore[assignment]
+
+
+
 class SimCLR(ProjectedViewsMethod):
     """Views of each image are positives; all other rows of the (gathered) batch are negatives."""
+
+    config_class: ClassVar[type[MethodConfigBase]] = SimCLRConfig
 
     cfg: SimCLRConfig | SupConConfig
 
@@ -46,6 +71,8 @@ class SimCLR(ProjectedViewsMethod):
 
 class SupCon(SimCLR):
     """Supervised SimCLR (seed 000 §4.1): SimCLR where same-class rows are positives too."""
+
+    config_class = SupConConfig
 
     needs_labels = True
 

@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
+from pydantic import Field
 from torch import Tensor, nn
 
+from robustssl.data.views import SimCLRViewConfig
 from robustssl.methods.base import MethodStep, ProjectedViewsMethod
-from robustssl.methods.config import SimSiamConfig
+from robustssl.methods.common import MethodConfigBase, ProjectionConfig
 from robustssl.models import PredictionHead
 from robustssl.objectives import simsiam_loss
 
 
+class SimSiamConfig(MethodConfigBase):
+    name: Literal["simsiam"] = "simsiam"
+    projection: ProjectionConfig = ProjectionConfig(hidden_dim=2048, out_dim=2048, num_layers=3)
+    predictor_hidden_dim: int = Field(512, gt=0)
+    views: SimCLRViewConfig = SimCLRViewConfig()
+
+
+
 class SimSiam(ProjectedViewsMethod):
+    config_class = SimSiamConfig
+
     def __init__(self, encoder: nn.Module, cfg: SimSiamConfig) -> None:
         super().__init__(encoder, cfg, last_bn=True)
         self.predictor = PredictionHead(cfg.projection.out_dim, cfg.predictor_hidden_dim)

@@ -25,33 +25,74 @@ library, whose AttackerModel puts the model in eval mode for the attack).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Literal
 
 import torch
+from pydantic import Field, model_validator
 from torch import Tensor, nn
 
-from robustssl.data.views import JigsawPuzzle, all_rotations, build_views, random_rotation
+from robustssl.attacks.adversary import PretrainAdversaryConfig
+from robustssl.data.views import (
+    JigsawPuzzle,
+    ViewConfig,
+    all_rotations,
+    build_views,
+    random_rotation,
+)
 from robustssl.data.views.rotation import NUM_ROTATIONS
 from robustssl.methods.adversary import perturb
-from robustssl.methods.base import MethodStep, PretrainMethod
-from robustssl.methods.config import SSATConfig
-from robustssl.models import LinearClassifier, MLPClassifier, PretextHead
+from robustssl.methods.base import ClassifierMethod, MethodStep
+from robustssl.methods.common import MethodConfigBase, supervised_views
+from robustssl.models import PretextHead
 from robustssl.objectives import cross_entropy_loss
 
 
-class SSAT(PretrainMethod):
+def _ss_at_adversary() -> PretrainAdversaryConfig:
+    """Seed 003 §4.2: L∞ ε = 8/255, step 2/255, 10 steps; the robustness library it extends
+    attacks with the model in eval mode."""
+    return PretrainAdversaryConfig(
+        norm="Linf", eps=8 / 255, steps=10, step_size=2 / 255, bn_mode="eval"
+    )
+
+
+class SSATConfig(MethodConfigBase):
+    """Self-supervision inside adversarial training (seed 003 §3, Algorithm 1): a classifier
+    head and a rotation / jigsaw head; ``scheme`` T0 (AT), T1 (eq. 8/11), T2 (eq. 9, attack on
+    the supervised loss), T3 (eq. 9/12, attack on sup + λ₂·SS) or the discarded eq. 7."""
+
+    name: Literal["ss_at"] = "ss_at"
+    scheme: Literal["T0", "T1", "T2", "T3", "eq7"] = "T3"
+    task: Literal["rotation", "jigsaw"] = "rotation"
+    rotation_mode: Literal["random", "all"] = "random"  # seed 003 §4.2: one random rotation
+    jigsaw_grid: int = Field(2, ge=2)
+    jigsaw_permutations: int = Field(24, ge=2)
+    jigsaw_seed: int = 0
+    lambda1: float = Field(0.5, ge=0)  # weight of the SS loss in training (eq. 7–9)
+    lambda2: float = Field(0.5, ge=0)  # weight of the SS loss in the attack (Alg. 1 line 8)
+    head: Literal["linear", "mlp"] = "linear"
+    head_hidden_dim: int = Field(512, gt=0)
+    ss_head_hidden_dim: int | None = None
+    adversary: PretrainAdversaryConfig = Field(default_factory=_ss_at_adversary)
+    views: ViewConfig | None = Field(default_factory=supervised_views)
+
+    @model_validator(mode="after")
+    def _t3_needs_lambda2(self) -> SSATConfig:
+        if self.scheme == "T3" and self.lambda2 == 0:
+            raise ValueError("scheme T3 with lambda2=0 is scheme T2; set lambda2 > 0 or use T2")
+        return self
+
+
+
+class SSAT(ClassifierMethod):
     """Adversarial training with a self-supervised auxiliary head (seed 003 Algorithm 1)."""
 
-    needs_labels = True
+    config_class = SSATConfig
 
     def __init__(self, encoder: nn.Module, cfg: SSATConfig, num_classes: int) -> None:
         super().__init__(encoder)
         self.cfg = cfg
         self.views = build_views(cfg.views) if cfg.views is not None else None
-        self.head = (
-            LinearClassifier(self.feature_dim, num_classes)
-            if cfg.head == "linear"
-            else MLPClassifier(self.feature_dim, num_classes, cfg.head_hidden_dim)
-        )
+        self.head = self.classifier_head(num_classes, cfg.head, cfg.head_hidden_dim)
         self.puzzle = (
             JigsawPuzzle(cfg.jigsaw_grid, cfg.jigsaw_permutations, cfg.jigsaw_seed)
             if cfg.task == "jigsaw"

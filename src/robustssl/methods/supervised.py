@@ -4,30 +4,44 @@ Tikhonov-regularised (λ/2·‖∇ₓL‖², seed 004 eq. 2)."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
+from pydantic import Field
 from torch import Tensor, nn
 
-from robustssl.data.views import build_views
+from robustssl.attacks.adversary import PretrainAdversaryConfig
+from robustssl.data.views import ViewConfig, build_views
 from robustssl.methods.adversary import perturb
-from robustssl.methods.base import MethodStep, PretrainMethod
-from robustssl.methods.config import SupervisedConfig
-from robustssl.models import LinearClassifier, MLPClassifier
+from robustssl.methods.base import ClassifierMethod, MethodStep
+from robustssl.methods.common import MethodConfigBase, supervised_views
 from robustssl.objectives import cross_entropy_loss
 from robustssl.objectives.tikhonov import supervised_tikhonov
 
 
-class Supervised(PretrainMethod):
-    needs_labels = True
+class SupervisedConfig(MethodConfigBase):
+    """Cross-entropy on labels (seeds 000 §4.1, 004 Table 1 with label fractions); with
+    ``adversary`` PGD adversarial training (Madry; seed 003 eq. 4–6), with ``tikhonov`` = λ the
+    input-gradient penalty λ/2·‖∇ₓL‖² (seed 004 eq. 2)."""
+
+    name: Literal["supervised"] = "supervised"
+    head: Literal["linear", "mlp"] = "linear"
+    head_hidden_dim: int = Field(512, gt=0)
+    label_smoothing: float = Field(0.0, ge=0, lt=1)
+    views: ViewConfig | None = Field(default_factory=supervised_views)
+    adversary: PretrainAdversaryConfig | None = None
+    tikhonov: float = Field(0.0, ge=0)
+
+
+
+class Supervised(ClassifierMethod):
+    config_class = SupervisedConfig
 
     def __init__(self, encoder: nn.Module, cfg: SupervisedConfig, num_classes: int) -> None:
         super().__init__(encoder)
         self.cfg = cfg
         self.views = build_views(cfg.views) if cfg.views is not None else None
-        self.head = (
-            LinearClassifier(self.feature_dim, num_classes)
-            if cfg.head == "linear"
-            else MLPClassifier(self.feature_dim, num_classes, cfg.head_hidden_dim)
-        )
+        self.head = self.classifier_head(num_classes, cfg.head, cfg.head_hidden_dim)
 
     def forward_losses(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """(per-sample cross-entropy (B,), features, logits) at x."""

@@ -5,6 +5,9 @@ id) and by ``--resume`` (may this run continue with this config?).
   they never change the numbers.
 - :data:`LINK_KEYS`: the run an evaluation-free stage reads its input from (a finetune run's
   ``pretrained``); a plan identifies it by the upstream stage's id instead of its path.
+- :data:`ADDED_KEYS` and :data:`RENAMED_KEYS`: keys a config dump gained or renamed after runs
+  had been made with it. Dumps are compared (and hashed) in their earlier shape, so unchanged
+  configs keep their stage ids and earlier runs still resume (:func:`earlier_shape`).
 - A moved run directory is the same run: on resume, paths inside the old location are read as
   paths inside the new one (:func:`relocate`), so a moved study resumes.
 """
@@ -37,11 +40,50 @@ DISPLAY_KEYS: dict[str, tuple[str, ...]] = {
     ),
     "evaluate": ("name", "device", "progress", "data.root"),
 }
+CONFIG_KINDS: tuple[str, ...] = (*DISPLAY_KEYS, "experiment")  # the kinds of config file
 LINK_KEYS: dict[str, tuple[str, ...]] = {
     "pretrain": (),
     "finetune": ("pretrained",),
     "evaluate": (),
 }
+
+# Issue 16 (one adversary config): pretraining adversaries gained ``attack`` and
+# ``step_size_rule`` (every earlier pretraining run used PGD with the madry rule); finetuning
+# adversaries gained ``use_best`` and call ``step_rule`` ``step_size_rule``.
+ADDED_KEYS: dict[str, dict[str, Any]] = {
+    "pretrain": {"method.adversary.attack": "pgd", "method.adversary.step_size_rule": "madry"},
+    "finetune": {"adversary.use_best": False},
+    "evaluate": {},
+}
+RENAMED_KEYS: dict[str, dict[str, str]] = {
+    "pretrain": {},
+    "finetune": {"adversary.step_size_rule": "adversary.step_rule"},
+    "evaluate": {},
+}
+
+
+def _parent(config: dict[str, Any], dotted: str) -> tuple[dict[str, Any] | None, str]:
+    node: Any = config
+    *parents, last = dotted.split(".")
+    for part in parents:
+        node = node.get(part) if isinstance(node, dict) else None
+    return (node if isinstance(node, dict) else None), last
+
+
+def earlier_shape(kind: str, config: Mapping[str, Any]) -> dict[str, Any]:
+    """A deep copy of ``config`` as dumps looked before :data:`ADDED_KEYS` / :data:`RENAMED_KEYS`:
+    an added key at its earlier value is left out, a renamed key takes its earlier name."""
+    _check_kind(kind)
+    out = copy.deepcopy(dict(config))
+    for dotted, earlier in ADDED_KEYS[kind].items():
+        node, last = _parent(out, dotted)
+        if node is not None and last in node and node[last] == earlier:
+            del node[last]
+    for dotted, old in RENAMED_KEYS[kind].items():
+        node, last = _parent(out, dotted)
+        if node is not None and last in node:
+            node[old.rsplit(".", 1)[-1]] = node.pop(last)
+    return out
 
 
 def _check_kind(kind: str) -> None:
@@ -65,15 +107,13 @@ def without_keys(config: Mapping[str, Any], keys: tuple[str, ...]) -> dict[str, 
 def identity_config(kind: str, config: Mapping[str, Any]) -> dict[str, Any]:
     """What of ``config`` determines the numbers of a stage whose upstream runs are known by
     id: without display keys and link keys."""
-    _check_kind(kind)
-    return without_keys(config, DISPLAY_KEYS[kind] + LINK_KEYS[kind])
+    return without_keys(earlier_shape(kind, config), DISPLAY_KEYS[kind] + LINK_KEYS[kind])
 
 
 def comparable_config(kind: str, config: Mapping[str, Any]) -> dict[str, Any]:
     """What of ``config`` must match for ``--resume``: without display keys (links stay:
     resuming with another encoder would mix two runs)."""
-    _check_kind(kind)
-    return without_keys(config, DISPLAY_KEYS[kind])
+    return without_keys(earlier_shape(kind, config), DISPLAY_KEYS[kind])
 
 
 def _relocation(old: Any, new: Any) -> tuple[str, str] | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from robustssl.data.extended import extended_dataset
 from robustssl.data.toy import patterns, toy_spec, toy_tensors
@@ -29,6 +29,7 @@ from robustssl.toy.evaluate import (
     pgd_accuracy,
 )
 from robustssl.toy.train import extended_accuracy, train_extended, train_full_batch
+from robustssl.utils.config import StrictConfig
 
 HAND_MADE_EPS = (0.1, 0.2, 0.3, 0.4, 0.49, 0.5, 0.51)
 CURVE_EPS = (0.3, 0.35, 0.38, 0.4, 0.42, 0.44, 0.46, 0.47, 0.48, 0.49, 0.5)
@@ -38,8 +39,8 @@ METRICS = ("clean", "extended-clean", "pgd", "pgd50", "certified", "counter-exam
 Log = Callable[[str], None]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class _Strict(StrictConfig):
+    model_config = ConfigDict(frozen=True)
 
 
 class TrainSpec(_Strict):

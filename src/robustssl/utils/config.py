@@ -7,13 +7,31 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 M = TypeVar("M", bound=BaseModel)
 
 
 class ConfigError(ValueError):
     """A config file, override or value is wrong; the message names the key and the fix."""
+
+
+class StrictConfig(BaseModel):
+    """The base of every config section: an unknown key is an error (it names the allowed keys,
+    see :func:`format_validation_error`), never silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def parse_fraction(value: Any) -> Any:
+    """Accept ``"8/255"`` style fractions as well as numbers (YAML reads 8/255 as a string)."""
+    if isinstance(value, str) and "/" in value:
+        num, _, den = value.partition("/")
+        try:
+            return float(num) / float(den)
+        except (ValueError, ZeroDivisionError):
+            raise ValueError(f"cannot read {value!r} as a number or a fraction (8/255)") from None
+    return value
 
 
 def parse_override(item: str, where: str = "override") -> tuple[str, Any]:
@@ -142,11 +160,12 @@ def read_yaml(path: Path, where: str = "") -> dict[str, Any]:
 def load_config(
     path: str | Path | None, model: type[M], overrides: Sequence[str] = ()
 ) -> M:
-    """Read YAML ``path`` (or start from defaults when None), apply overrides, validate.
-    ``path`` may name a shipped config (``fashion_mnist/simclr``), see ``config_files``."""
+    """Read YAML ``path`` (or start from defaults when None) with its ``defaults:`` includes,
+    apply overrides, validate. ``path`` may name a shipped config (``fashion_mnist/simclr``); both:
+    see :mod:`robustssl.utils.config_files`."""
     raw: dict[str, Any] = {}
     if path is not None:
-        from robustssl.utils.config_files import find_config
+        from robustssl.utils.config_files import find_config, read_config_file
 
-        raw = read_yaml(find_config(path))
+        raw = read_config_file(find_config(path))
     return validate_config(apply_overrides(raw, overrides), model)

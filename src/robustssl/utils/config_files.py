@@ -5,17 +5,35 @@ symlink to it, followed when the wheel is built. So ``--config fashion_mnist/sim
 without ``.yaml``, with or without a leading ``configs/``) and the quickstart and reproduce
 experiment files work from a wheel in any directory, while a clone keeps editing ``configs/``.
 ``robustssl configs list`` shows them, ``robustssl configs copy DIR`` copies them to edit.
+
+A config file may include shared parts (the idea of solo-learn's / Hydra's ``defaults:`` list):
+
+    defaults: [fashion_mnist/_base/contrastive]   # .yaml may be left out
+    name: acl_fashion_mnist
+    method: {name: acl}
+
+The included files are merged in order, each later one over the earlier ones, and the file's own
+keys over all of them (mappings merge key by key; a list or a value replaces). Includes may
+include; a cycle or a missing file is an error naming the files. The merged mapping is then
+validated as strictly as any config (an unknown key anywhere is still an error). An entry is a
+path relative to the including file's folder or the nearest folder above it that has it, else a
+shipped config: so the shipped files' includes work in a clone, from the wheel, in a copy made
+by ``robustssl configs copy`` (which then uses its own copies) and in a single copied file.
+Files under a ``_base`` folder are such parts, not configs to run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
+from typing import Any
 
-from robustssl.utils.config import ConfigError, check_config_file
+from robustssl.utils.config import ConfigError, check_config_file, read_yaml
 
 SUFFIXES = (".yaml", ".yml")
+INCLUDE_KEY = "defaults"
 
 
 def configs_dir() -> Path:
@@ -113,3 +131,63 @@ def copy_configs(dest: Path, *, overwrite: bool = False) -> list[Path]:
         shutil.copyfile(root / name, target)
         written.append(target)
     return written
+
+
+def merge_configs(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """``over`` on top of ``base``: mappings merge key by key, anything else replaces."""
+    out = dict(base)
+    for key, value in over.items():
+        below = out.get(key)
+        if isinstance(below, Mapping) and isinstance(value, Mapping):
+            out[key] = merge_configs(below, value)
+        else:
+            out[key] = value
+    return out
+
+
+def _include_path(entry: object, including: Path) -> Path:
+    """The file a ``defaults`` entry names (``.yaml`` optional): relative to the including file's
+    folder or the nearest folder above it that has it, else a config shipped with robustssl."""
+    if not isinstance(entry, str) or not entry.strip():
+        raise ConfigError(
+            f"{including}: each {INCLUDE_KEY} entry must be a file path, got {entry!r} "
+            f"(e.g. {INCLUDE_KEY}: [fashion_mnist/_base/pretrain])"
+        )
+    ref = Path(entry).expanduser()
+    folders = [including.parent] if ref.is_absolute() else list(including.resolve().parents)
+    candidates = [c for folder in folders for c in _with_suffixes(folder / ref)]
+    shipped = _shipped_name(entry) if not ref.is_absolute() else None
+    if shipped is not None:
+        with contextlib.suppress(FileNotFoundError):  # no shipped configs: the local ones only
+            candidates += _with_suffixes(configs_dir() / shipped)
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    raise ConfigError(
+        f"{including}: included file {entry!r} not found next to it, in a folder above it or "
+        f"among the shipped configs (e.g. {_with_suffixes(including.parent / ref)[-1]}); fix the "
+        f"path (relative to {including.parent} or a folder above it), or copy the included file "
+        "too (`robustssl configs copy DIR` copies every config with its _base folder)"
+    )
+
+
+def read_config_file(path: Path, where: str = "", _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """The YAML mapping in ``path`` with its ``defaults`` includes merged in (module doc)."""
+    here = Path(path).resolve()
+    if here in _chain:
+        cycle = " → ".join(str(p) for p in (*_chain[_chain.index(here) :], here))
+        raise ConfigError(f"include cycle: {cycle}; remove one of these {INCLUDE_KEY} entries")
+    raw = read_yaml(Path(path), where)
+    includes = raw.pop(INCLUDE_KEY, [])
+    if isinstance(includes, str):
+        includes = [includes]
+    if not isinstance(includes, list):
+        raise ConfigError(
+            f"{path}: {INCLUDE_KEY} must be a list of files to include, e.g. "
+            f"{INCLUDE_KEY}: [_base/pretrain], got {includes!r}"
+        )
+    merged: dict[str, Any] = {}
+    for entry in includes:
+        part = read_config_file(_include_path(entry, Path(path)), where, (*_chain, here))
+        merged = merge_configs(merged, part)
+    return merge_configs(merged, raw)

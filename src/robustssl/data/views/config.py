@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
+from pydantic import ConfigDict, Discriminator, Field, Tag, field_validator
+
+from robustssl.utils.config import StrictConfig
 
 
-class SimCLRViewConfig(BaseModel):
+class SimCLRViewConfig(StrictConfig):
     """SimCLR augmentation settings; defaults are the CIFAR setting (seed 002 §5.2, seed 004).
 
     Colour strengths 0.4/0.4/0.4/0.1 are Chen et al.'s colour strength s = 0.5
@@ -17,7 +19,7 @@ class SimCLRViewConfig(BaseModel):
     ``size=None`` keeps the input size.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(frozen=True)  # and extra="forbid" (StrictConfig)
 
     size: int | None = Field(default=None, gt=0)
     crop_scale: tuple[float, float] = (0.08, 1.0)
@@ -73,13 +75,13 @@ class SimCLRViewConfig(BaseModel):
         return v
 
 
-class RobustnessViewConfig(BaseModel):
+class RobustnessViewConfig(StrictConfig):
     """The CIFAR training augmentation of the MadryLab robustness library (its
     ``data_augmentation.py``, which seed 003 builds on): RandomCrop(size, padding=4) →
     RandomHorizontalFlip → ColorJitter(0.25, 0.25, 0.25) → RandomRotation(2°), every sample with its
     own draws. ``family: robustness`` selects it wherever a ``views`` section is accepted."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(frozen=True)  # and extra="forbid" (StrictConfig)
 
     family: Literal["robustness"]
     padding: int = Field(default=4, ge=0)

@@ -1,27 +1,65 @@
-"""Optimizers and lr schedules from a typed config (SGD/Adam/LARS; warmup-cosine/step)."""
+"""Optimizers and lr schedules from a typed config (SGD/Adam/AdamW/LARS; warmup-cosine/step/
+constant) — the one owner, used by pretraining (``optim`` of a pretraining config) and finetuning
+(``FinetuneOptimConfig.optimizer()``).
+
+Step-schedule milestones at or past the last epoch would never be reached; they are dropped with a
+warning (:func:`reachable_milestones`), so ``optim.epochs=1`` or ``trainer.max_epochs=1`` shrinks a
+run without editing its milestones.
+"""
 
 from __future__ import annotations
 
 import math
+import warnings
+from collections.abc import Sequence
 from typing import Literal
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 from torch import nn
 
-from robustssl.methods.lars import LARS, TrustRatio
+from robustssl.utils.config import StrictConfig
+from robustssl.utils.lars import LARS, TrustRatio
 
 
-class OptimConfig(BaseModel):
+def check_milestones(milestones: Sequence[int], key: str = "milestones") -> None:
+    """Milestones must be increasing epochs ≥ 1; a ValueError naming ``key`` otherwise."""
+    if any(m < 1 for m in milestones) or list(milestones) != sorted(milestones):
+        raise ValueError(f"{key}={list(milestones)} must be increasing epochs ≥ 1, e.g. [15, 20]")
+
+
+def reachable_milestones(
+    milestones: Sequence[int], epochs: int, key: str = "milestones"
+) -> list[int]:
+    """The milestones before ``epochs`` (a step schedule's lr drops there). Those at or past
+    ``epochs`` are never reached in a run of ``epochs`` epochs: they are dropped with a warning
+    naming ``key``, not refused, so a shortened run (``epochs=1``) needs no other edit."""
+    kept = [m for m in milestones if m < epochs]
+    if len(kept) < len(milestones):
+        dropped = [m for m in milestones if m >= epochs]
+        warnings.warn(
+            f"{key}: {dropped} are never reached in {epochs} epoch(s) and are dropped; "
+            f"the lr drops at {kept or 'no epoch'}",
+            UserWarning,
+            stacklevel=2,
+        )
+    return kept
+
+
+def step_decay(gamma: float, milestones: Sequence[int], epoch: int) -> float:
+    """``gamma^(number of milestones ≤ epoch)`` for 0-based ``epoch``: the step schedule."""
+    return gamma ** sum(epoch >= m for m in milestones)
+
+
+class OptimConfig(StrictConfig):
     """Optimizer + schedule. ``lr`` is the base rate for ``batch_size`` 256 scaled linearly
     when ``scale_lr_with_batch`` (SimCLR's rule: lr = base·B/256).
 
     ``exclude_bias_and_norm``: biases and norm-layer tensors (1-D) get no weight decay and, with
     LARS, no trust ratio (SimCLR); ``false`` decays and scales every tensor (ACL's and RoCL's
-    LARS). ``lars_trust_ratio`` and ``lars_lr_in_momentum``: see :mod:`robustssl.methods.lars`.
+    LARS). ``lars_trust_ratio`` and ``lars_lr_in_momentum``: see :mod:`robustssl.utils.lars`.
     """
 
-    model_config = ConfigDict(extra="forbid")
     name: Literal["sgd", "adam", "adamw", "lars"] = "adam"
     lr: float = Field(1e-3, gt=0)
     weight_decay: float = Field(1e-6, ge=0)
@@ -56,7 +94,8 @@ class OptimConfig(BaseModel):
 
 def parameter_groups(module: nn.Module, weight_decay: float, exclude: bool) -> list[dict]:
     """Two groups: weights with decay; biases and norm params (1-D) without it if ``exclude``."""
-    decay, no_decay = [], []
+    decay: list[nn.Parameter] = []
+    no_decay: list[nn.Parameter] = []
     for _, param in module.named_parameters():
         if not param.requires_grad:
             continue
@@ -70,8 +109,12 @@ def parameter_groups(module: nn.Module, weight_decay: float, exclude: bool) -> l
 def build_optimizer(
     module: nn.Module, cfg: OptimConfig, batch_size: int = 256
 ) -> torch.optim.Optimizer:
+    """The optimizer of ``cfg`` over ``module``'s trainable parameters (:func:`parameter_groups`);
+    a ValueError when every parameter is frozen."""
     lr = cfg.lr * batch_size / 256 if cfg.scale_lr_with_batch else cfg.lr
     groups = parameter_groups(module, cfg.weight_decay, cfg.exclude_bias_and_norm)
+    if not any(group["params"] for group in groups):
+        raise ValueError("nothing to train: every parameter is frozen")
     if cfg.name == "lars":
         return LARS(
             groups,
@@ -98,8 +141,7 @@ def lr_factor(cfg: OptimConfig, step: int, steps_per_epoch: int, total_steps: in
     if cfg.schedule == "constant":
         return 1.0
     if cfg.schedule == "step":
-        epoch = step // max(steps_per_epoch, 1)
-        return cfg.gamma ** sum(epoch >= m for m in cfg.milestones)
+        return step_decay(cfg.gamma, cfg.milestones, step // max(steps_per_epoch, 1))
     progress = (step - warmup) / max(total_steps - warmup, 1)
     cosine = 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
     return cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * cosine
