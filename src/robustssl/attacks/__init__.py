@@ -27,6 +27,14 @@ from robustssl.attacks.objective import (
 )
 from robustssl.attacks.pgd import FGSM, PGD
 from robustssl.attacks.plb import PLB
+from robustssl.attacks.single_step import (
+    FGSMRS,
+    NFGSM,
+    SINGLE_STEP_KINDS,
+    SingleStep,
+    SingleStepKind,
+    single_step,
+)
 from robustssl.attacks.square import Square
 from robustssl.attacks.sweep import (
     RobustnessCurve,
@@ -42,10 +50,13 @@ __all__ = [
     "ATTACKS",
     "FAB",
     "FGSM",
+    "FGSMRS",
     "LARGE_EPS_HINT",
+    "NFGSM",
     "NORMS",
     "PGD",
     "PLB",
+    "SINGLE_STEP_KINDS",
     "VERSIONS",
     "Attack",
     "AttackOutput",
@@ -56,6 +67,8 @@ __all__ = [
     "Norm",
     "RobustnessCurve",
     "SampleObjective",
+    "SingleStep",
+    "SingleStepKind",
     "Square",
     "ThreatModel",
     "Thresholds",
@@ -80,4 +93,5 @@ __all__ = [
     "misclassified",
     "pgd_run",
     "robust_accuracy_curve",
+    "single_step",
 ]
