@@ -25,6 +25,7 @@ from robustssl.attacks.objective import (
     margin_loss,
     misclassified,
 )
+from robustssl.attacks.overfitting import OverfittingMonitor, check_catastrophic_overfitting
 from robustssl.attacks.pgd import FGSM, PGD
 from robustssl.attacks.plb import PLB
 from robustssl.attacks.single_step import (
@@ -65,6 +66,7 @@ __all__ = [
     "Finding",
     "ModelMode",
     "Norm",
+    "OverfittingMonitor",
     "RobustnessCurve",
     "SampleObjective",
     "SingleStep",
@@ -77,6 +79,7 @@ __all__ = [
     "attack_mode",
     "canonical_norm",
     "check_batch",
+    "check_catastrophic_overfitting",
     "check_eps",
     "check_gradient_masking",
     "check_inputs",
