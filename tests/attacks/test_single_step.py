@@ -9,7 +9,15 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from robust_model import small_classifier, synthetic_images, train_clean
-from robustssl.attacks import FGSMRS, NFGSM, SampleObjective, classifier_objective, single_step
+from robustssl.attacks import (
+    FGSMRS,
+    NFGSM,
+    SampleObjective,
+    SingleStep,
+    ThreatModel,
+    classifier_objective,
+    single_step,
+)
 from robustssl.attacks.threat import flat_norms
 from robustssl.utils import make_generator
 
@@ -163,6 +171,10 @@ def test_bad_input_is_refused_before_compute(model, data):
         single_step("fgsm_rs", "Linf", 0.1, step=float("nan"))
     with pytest.raises(ValueError, match="eps"):
         single_step("fgsm_rs", "Linf", 0.0)
+    with pytest.raises(ValueError, match="noise"):  # built directly, still validated
+        SingleStep("n_fgsm", ThreatModel("Linf", 0.1), -1.0, 1.0, None)
+    with pytest.raises(ValueError, match="L1"):
+        SingleStep("fgsm_rs", ThreatModel("L1", 1.0), 1.0, 1.25, 1.0)
     bad = x.clone()
     bad[0, 0, 0, 0] = float("nan")
     with pytest.raises(ValueError, match="NaN"):

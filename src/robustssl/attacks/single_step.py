@@ -70,6 +70,22 @@ class SingleStep:
     step: float
     clip: float | None
 
+    def __post_init__(self) -> None:
+        if self.kind not in _DEFAULTS:
+            raise ValueError(
+                f"kind must be one of {', '.join(SINGLE_STEP_KINDS)}, got {self.kind!r}"
+            )
+        if self.threat.norm == "L1":
+            raise ValueError("single-step adversaries support norm Linf or L2, not L1")
+        if self.threat.eps == 0:
+            raise ValueError(
+                "eps must be > 0 for a single-step adversary (pixel units, e.g. 8/255)"
+            )
+        _check_multiple("noise", self.noise, allow_zero=True)
+        _check_multiple("step", self.step, allow_zero=False)
+        if self.clip is not None:
+            _check_multiple("clip", self.clip, allow_zero=False)
+
     @property
     def step_size(self) -> float:
         """α in pixel units."""
@@ -140,22 +156,16 @@ def single_step(
     projection) override them, as multiples of ε. ε is in pixel units (8/255, not 8)."""
     if kind not in _DEFAULTS:
         raise ValueError(f"kind must be one of {', '.join(SINGLE_STEP_KINDS)}, got {kind!r}")
-    name = canonical_norm(norm)
-    if name == "L1":
-        raise ValueError("single-step adversaries support norm Linf or L2, not L1")
-    threat = ThreatModel(name, eps)
-    if threat.eps == 0:
-        raise ValueError("eps must be > 0 for a single-step adversary (pixel units, e.g. 8/255)")
-    check_eps(name, threat.eps, allow_large_eps=allow_large_eps)
+    threat = ThreatModel(canonical_norm(norm), eps)
+    check_eps(threat.norm, threat.eps, allow_large_eps=allow_large_eps)
     d_noise, d_step, d_clip = _DEFAULTS[kind]
-    noise = d_noise if noise is None else noise
-    step = d_step if step is None else step
-    clip_value = d_clip if clip == "default" else clip
-    _check_multiple("noise", noise, allow_zero=True)
-    _check_multiple("step", step, allow_zero=False)
-    if clip_value is not None:
-        _check_multiple("clip", clip_value, allow_zero=False)
-    return SingleStep(kind, threat, float(noise), float(step), clip_value)  # type: ignore[arg-type]
+    return SingleStep(
+        kind,  # type: ignore[arg-type]
+        threat,
+        d_noise if noise is None else noise,
+        d_step if step is None else step,
+        d_clip if clip == "default" else clip,
+    )
 
 
 class _SingleStepClassifierAttack(Attack):
