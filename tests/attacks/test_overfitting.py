@@ -3,6 +3,8 @@ gradient, PGD from a random start walks out), quiet on a linear model and a plai
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 import torch
 from torch import Tensor, nn
@@ -13,6 +15,18 @@ from robustssl.utils import make_generator
 
 GRID = 8  # data pixels are multiples of 1/8
 EPS = 0.1
+
+
+class Sharpen(nn.Module):
+    """x + k·(x − q(x)), q rounding to the 1/8 grid (held constant): the same value on the data,
+    a perturbation amplified (1 + k)-fold, so PGD accuracy falls gradually as k grows."""
+
+    def __init__(self, k: float) -> None:
+        super().__init__()
+        self.k = k
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x + self.k * (x - (torch.round(GRID * x) / GRID).detach())
 
 
 class Staircase(nn.Module):
@@ -118,12 +132,32 @@ def test_monitor_fires_when_pgd_robustness_collapses(linear):
     assert monitor.collapsed_at == 3 and monitor.best_epoch == 2
 
 
+def test_monitor_fires_on_a_gradual_collapse_that_the_reference_rule_misses():
+    """PGD-5 accuracy 0.98, 0.93, 0.78, 0.65, 0.55, 0.43: no drop above 0.2, but below ½ × best."""
+    x, y = grid_data(100)
+    models = [nn.Sequential(Sharpen(k), linear_head()).eval() for k in (1, 1.5, 2, 2.25, 2.5, 2.75)]
+    ours = OverfittingMonitor(x, y, "Linf", 0.01, steps=5)
+    reference = OverfittingMonitor(x, y, "Linf", 0.01, steps=5, min_ratio=None)
+    for epoch, model in enumerate(models, start=1):
+        finding = ours.update(model, epoch)
+        assert reference.update(model, epoch).severity == "info"
+        assert finding.severity == ("warning" if epoch == 6 else "info"), finding
+    accs = [acc for _, acc in ours.history]
+    assert all(a > b for a, b in itertools.pairwise(accs))
+    assert max(a - b for a, b in itertools.pairwise(accs)) <= 0.2
+    assert accs[-1] < 0.5 * accs[0]
+    assert ours.collapsed_at == 6 and ours.best_epoch == 1
+    assert reference.collapsed_at is None and reference.best_epoch == 1
+
+
 def test_monitor_refuses_bad_settings_and_epoch_order(linear):
     x, y = grid_data(20)
     with pytest.raises(ValueError, match="max_drop"):
         OverfittingMonitor(x, y, max_drop=0.0)
     with pytest.raises(ValueError, match="steps"):
         OverfittingMonitor(x, y, steps=0)
+    with pytest.raises(ValueError, match="min_ratio"):
+        OverfittingMonitor(x, y, min_ratio=1.0)
     monitor = OverfittingMonitor(x, y, "Linf", EPS, steps=2)
     monitor.update(linear, 1)
     with pytest.raises(ValueError, match="epoch 1"):
