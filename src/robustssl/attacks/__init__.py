@@ -26,8 +26,17 @@ from robustssl.attacks.objective import (
     margin_loss,
     misclassified,
 )
+from robustssl.attacks.overfitting import OverfittingMonitor, check_catastrophic_overfitting
 from robustssl.attacks.pgd import FGSM, PGD
 from robustssl.attacks.plb import PLB
+from robustssl.attacks.single_step import (
+    FGSMRS,
+    NFGSM,
+    SINGLE_STEP_KINDS,
+    SingleStep,
+    SingleStepKind,
+    single_step,
+)
 from robustssl.attacks.square import Square
 from robustssl.attacks.sweep import (
     RobustnessCurve,
@@ -43,10 +52,13 @@ __all__ = [
     "ATTACKS",
     "FAB",
     "FGSM",
+    "FGSMRS",
     "LARGE_EPS_HINT",
+    "NFGSM",
     "NORMS",
     "PGD",
     "PLB",
+    "SINGLE_STEP_KINDS",
     "VERSIONS",
     "AdversaryConfig",
     "Attack",
@@ -56,9 +68,12 @@ __all__ = [
     "Finding",
     "ModelMode",
     "Norm",
+    "OverfittingMonitor",
     "PretrainAdversaryConfig",
     "RobustnessCurve",
     "SampleObjective",
+    "SingleStep",
+    "SingleStepKind",
     "Square",
     "ThreatModel",
     "Thresholds",
@@ -67,6 +82,7 @@ __all__ = [
     "attack_mode",
     "canonical_norm",
     "check_batch",
+    "check_catastrophic_overfitting",
     "check_eps",
     "check_gradient_masking",
     "check_inputs",
@@ -83,4 +99,5 @@ __all__ = [
     "misclassified",
     "pgd_run",
     "robust_accuracy_curve",
+    "single_step",
 ]

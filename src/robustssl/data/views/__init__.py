@@ -33,9 +33,11 @@ from robustssl.data.views.jitter import (
 )
 from robustssl.data.views.robustness import RobustnessParams, RobustnessViews, rotate_nearest
 from robustssl.data.views.rotation import all_rotations, random_rotation, rotate
+from robustssl.data.views.schedule import DYNACL_BASE_VIEWS, dynacl_strength, dynacl_views
 from robustssl.data.views.simclr import SimCLRParams, SimCLRViews
 
 __all__ = [
+    "DYNACL_BASE_VIEWS",
     "JigsawPuzzle",
     "JitterParams",
     "RobustnessParams",
@@ -56,6 +58,8 @@ __all__ = [
     "build_views",
     "color_jitter",
     "default_kernel_size",
+    "dynacl_strength",
+    "dynacl_views",
     "frequency_split",
     "gaussian_blur",
     "high_frequency",
