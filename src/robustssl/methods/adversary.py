@@ -63,15 +63,16 @@ def frozen_bn_statistics(model: nn.Module) -> Iterator[nn.Module]:
     running statistics (momentum 0) inside this block."""
     saved = {}
     for m in model.modules():
-        if isinstance(m, _BN_TYPES) and m.track_running_stats:
-            saved[m] = (m.momentum, m.num_batches_tracked.clone())
+        tracked = m.num_batches_tracked if isinstance(m, _BN_TYPES) else None
+        if isinstance(m, _BN_TYPES) and m.track_running_stats and tracked is not None:
+            saved[m] = (m.momentum, tracked, tracked.clone())
             m.momentum = 0.0
     try:
         yield model
     finally:
-        for m, (momentum, tracked) in saved.items():
+        for m, (momentum, buffer, count) in saved.items():
             m.momentum = momentum
-            m.num_batches_tracked.copy_(tracked)
+            buffer.copy_(count)
 
 
 def perturb(

@@ -274,7 +274,9 @@ class AdvCLConfig(_Strict):
 
     name: Literal["advcl"] = "advcl"
     temperature: float = Field(0.5, gt=0)
-    view_set: list[AdvCLView] = Field(default_factory=lambda: ["adv", "aug1", "aug2", "hfc"])
+    view_set: list[AdvCLView] = Field(
+        default_factory=lambda: list[AdvCLView](["adv", "aug1", "aug2", "hfc"])
+    )
     radius: float = Field(8.0, ge=0)  # eq. 8: r = 8 on 32×32 images
     radius_inclusive: bool = False  # the reference code's strict d < r (the paper writes d ≤ r)
     original: OriginalViewConfig = OriginalViewConfig()
@@ -340,7 +342,7 @@ class APDPEConfig(_Strict):
 
     name: Literal["ap_dpe"] = "ap_dpe"
     tasks: list[Literal["rotation", "jigsaw"]] = Field(
-        default_factory=lambda: ["rotation", "jigsaw"]
+        default_factory=lambda: list[Literal["rotation", "jigsaw"]](["rotation", "jigsaw"])
     )
     jigsaw_grid: int = Field(2, ge=2)
     jigsaw_permutations: int = Field(24, ge=2)

@@ -56,7 +56,8 @@ class OptimConfig(BaseModel):
 
 def parameter_groups(module: nn.Module, weight_decay: float, exclude: bool) -> list[dict]:
     """Two groups: weights with decay; biases and norm params (1-D) without it if ``exclude``."""
-    decay, no_decay = [], []
+    decay: list[nn.Parameter] = []
+    no_decay: list[nn.Parameter] = []
     for _, param in module.named_parameters():
         if not param.requires_grad:
             continue

@@ -55,6 +55,8 @@ class _Pretext(PretrainMethod):
 class Rotation(_Pretext):
     """Predict which multiple of 90° the image was rotated by (4 classes)."""
 
+    cfg: RotationConfig
+
     def __init__(self, encoder: nn.Module, cfg: RotationConfig) -> None:
         super().__init__(encoder, cfg, 4)
 

@@ -42,5 +42,7 @@ def build_method(cfg: MethodConfig, encoder: nn.Module, num_classes: int | None)
     if cls.needs_labels and not num_classes:
         raise ValueError(f"method {cfg.name!r} needs a labelled dataset (num_classes unknown)")
     if isinstance(cfg, SupervisedConfig | SSATConfig):
-        return cls(encoder, cfg, int(num_classes))
-    return cls(encoder, cfg)
+        assert num_classes is not None  # both need labels (checked above)
+        # The classes' constructors differ; type[PretrainMethod] knows only the base's.
+        return cls(encoder, cfg, num_classes)  # type: ignore[call-arg]
+    return cls(encoder, cfg)  # type: ignore[call-arg]
