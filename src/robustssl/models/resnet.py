@@ -135,7 +135,9 @@ class ResNet(nn.Module):
         if zero_init_residual:
             for m in self.modules():
                 if isinstance(m, BasicBlock | Bottleneck):
-                    nn.init.zeros_(m.last_bn().weight)
+                    bn = m.last_bn()
+                    assert isinstance(bn, nn.BatchNorm2d)  # as built (before any BN swap)
+                    nn.init.zeros_(bn.weight)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_image_batch(x, self.in_channels)
