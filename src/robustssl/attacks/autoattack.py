@@ -25,7 +25,7 @@ from robustssl.attacks.checks import check_batch, check_eps
 from robustssl.attacks.fab import FAB
 from robustssl.attacks.mode import ModelMode, attack_mode
 from robustssl.attacks.square import Square
-from robustssl.attacks.threat import ThreatModel
+from robustssl.attacks.threat import ThreatModel, canonical_norm
 from robustssl.attacks.twin import inference_twin
 from robustssl.utils import make_generator
 from robustssl.utils.checkpoint import load_weights, load_weights_metadata, save_weights
@@ -95,7 +95,7 @@ class AutoAttack:
         fast_model: bool = True,
         allow_large_eps: bool = False,
     ) -> None:
-        self.model, self.threat = model, ThreatModel(norm, eps)  # type: ignore[arg-type]
+        self.model, self.threat = model, ThreatModel(canonical_norm(norm), eps)
         check_eps(self.threat.norm, self.threat.eps, allow_large_eps=allow_large_eps)
         self.allow_large_eps = allow_large_eps
         self.version, self.seed = version, seed

@@ -50,8 +50,8 @@ from robustssl.utils.progress import tqdm
 class RulePGD(PGD):
     """PGD whose step size follows a rule of (norm, ε, steps), so ε-sweeps rescale it."""
 
-    def __init__(self, model: nn.Module, norm: str, eps: float, rule: str, **kw: object) -> None:
-        super().__init__(model, norm, eps, **kw)  # type: ignore[arg-type]
+    def __init__(self, model: nn.Module, norm: str, eps: float, rule: str, **kw: Any) -> None:
+        super().__init__(model, norm, eps, **kw)
         pgd_step_size(self.norm, self.eps, self.steps, rule)  # validates the rule now
         self.rule = rule
 

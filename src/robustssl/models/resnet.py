@@ -9,6 +9,7 @@ and state-dict keys read the same; only the stem differs.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -146,16 +147,16 @@ class ResNet(nn.Module):
         return self.flatten(self.avgpool(x))
 
 
-def resnet18(in_channels: int = 3, **kwargs: object) -> ResNet:
+def resnet18(in_channels: int = 3, **kwargs: Any) -> ResNet:
     """CIFAR ResNet-18 (BasicBlock ×[2,2,2,2], feature_dim 512·width/64)."""
-    return ResNet(BasicBlock, (2, 2, 2, 2), in_channels=in_channels, **kwargs)  # type: ignore[arg-type]
+    return ResNet(BasicBlock, (2, 2, 2, 2), in_channels=in_channels, **kwargs)
 
 
-def resnet34(in_channels: int = 3, **kwargs: object) -> ResNet:
+def resnet34(in_channels: int = 3, **kwargs: Any) -> ResNet:
     """CIFAR ResNet-34 (BasicBlock ×[3,4,6,3], feature_dim 512·width/64)."""
-    return ResNet(BasicBlock, (3, 4, 6, 3), in_channels=in_channels, **kwargs)  # type: ignore[arg-type]
+    return ResNet(BasicBlock, (3, 4, 6, 3), in_channels=in_channels, **kwargs)
 
 
-def resnet50(in_channels: int = 3, **kwargs: object) -> ResNet:
+def resnet50(in_channels: int = 3, **kwargs: Any) -> ResNet:
     """CIFAR ResNet-50 (Bottleneck ×[3,4,6,3], feature_dim 2048·width/64)."""
-    return ResNet(Bottleneck, (3, 4, 6, 3), in_channels=in_channels, **kwargs)  # type: ignore[arg-type]
+    return ResNet(Bottleneck, (3, 4, 6, 3), in_channels=in_channels, **kwargs)
