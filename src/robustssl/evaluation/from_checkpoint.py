@@ -136,7 +136,8 @@ def evaluate_checkpoint(target: str | Path, cfg: EvaluateConfig) -> CheckpointEv
         for key, arrays in result.tsne.items():
             tsne = out_dir / f"tsne_{key.replace('/', '_')}.npz"
             with atomic_path(tsne) as tmp, open(tmp, "wb") as handle:
-                np.savez(handle, allow_pickle=False, **arrays)
+                # numpy's stub lets **arrays fill allow_pickle (a bool); the keys are array names
+                np.savez(handle, **arrays)  # type: ignore[arg-type]
         config = json.dumps(cfg.model_dump(mode="json"), indent=2)
         atomic_write_text(out_dir / CONFIG_JSON, config)  # last: marks the evaluation done
     return CheckpointEvaluation(result, out_dir, records_path)

@@ -63,8 +63,9 @@ def frozen_bn_statistics(model: nn.Module) -> Iterator[nn.Module]:
     running statistics (momentum 0) inside this block."""
     saved = {}
     for m in model.modules():
-        tracked = m.num_batches_tracked if isinstance(m, _BN_TYPES) else None
-        if isinstance(m, _BN_TYPES) and m.track_running_stats and tracked is not None:
+        if isinstance(m, _BN_TYPES) and m.track_running_stats:
+            tracked = m.num_batches_tracked
+            assert tracked is not None  # a buffer whenever track_running_stats
             saved[m] = (m.momentum, tracked, tracked.clone())
             m.momentum = 0.0
     try:

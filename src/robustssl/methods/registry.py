@@ -44,5 +44,5 @@ def build_method(cfg: MethodConfig, encoder: nn.Module, num_classes: int | None)
     if isinstance(cfg, SupervisedConfig | SSATConfig):
         assert num_classes is not None  # both need labels (checked above)
         # The classes' constructors differ; type[PretrainMethod] knows only the base's.
-        return cls(encoder, cfg, num_classes)  # type: ignore[call-arg]
+        return cls(encoder, cfg, int(num_classes))  # type: ignore[call-arg]
     return cls(encoder, cfg)  # type: ignore[call-arg]

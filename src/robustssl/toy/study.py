@@ -89,7 +89,7 @@ class Rows:
 
     def __init__(self, table: dict[reference.Key, str]) -> None:
         self.table = table
-        self.rows: dict[tuple[str, str, float | None], Row] = {}
+        self.rows: dict[reference.Key, Row] = {}
 
     def add(self, experiment: str, metric: str, eps: float | None, value: float) -> None:
         key = (experiment, metric, eps)
