@@ -14,6 +14,7 @@ import hashlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 
 import torch
 from torch import Tensor, nn
@@ -24,7 +25,7 @@ from robustssl.attacks.checks import check_batch, check_eps
 from robustssl.attacks.fab import FAB
 from robustssl.attacks.mode import ModelMode, attack_mode
 from robustssl.attacks.square import Square
-from robustssl.attacks.threat import ThreatModel
+from robustssl.attacks.threat import ThreatModel, canonical_norm
 from robustssl.attacks.twin import inference_twin
 from robustssl.utils import make_generator
 from robustssl.utils.checkpoint import load_weights, load_weights_metadata, save_weights
@@ -36,6 +37,16 @@ VERSIONS: dict[str, tuple[str, ...]] = {
     "rand": ("apgd-ce", "apgd-dlr"),
 }
 ATTACKS = ("apgd-ce", "apgd-dlr", "apgd-t", "fab", "fab-t", "square")
+
+
+class _CommonArgs(TypedDict):
+    """The keyword arguments every attack of the ensemble gets from :meth:`AutoAttack.build`."""
+
+    norm: str
+    eps: float
+    seed: int
+    model_mode: ModelMode
+    allow_large_eps: bool
 
 
 @dataclass
@@ -84,7 +95,7 @@ class AutoAttack:
         fast_model: bool = True,
         allow_large_eps: bool = False,
     ) -> None:
-        self.model, self.threat = model, ThreatModel(norm, eps)  # type: ignore[arg-type]
+        self.model, self.threat = model, ThreatModel(canonical_norm(norm), eps)
         check_eps(self.threat.norm, self.threat.eps, allow_large_eps=allow_large_eps)
         self.allow_large_eps = allow_large_eps
         self.version, self.seed = version, seed
@@ -121,7 +132,7 @@ class AutoAttack:
         """The configured attack ``name`` (official settings for this version) on ``model``
         (default: the attacked model)."""
         model = self.model if model is None else model
-        common = dict(
+        common = _CommonArgs(
             norm=self.threat.norm,
             eps=self.threat.eps,
             seed=self.seed,
@@ -246,7 +257,7 @@ class AutoAttack:
             )
         result = AutoAttackResult(x_adv.to(x.dtype), robust.bool())
         result.accuracy = dict(accuracy)
-        result.seconds = dict(saved.get("seconds", {}))  # type: ignore[arg-type]
+        result.seconds = dict(saved.get("seconds", {}))
         return result
 
 

@@ -17,7 +17,7 @@ from torch import Tensor, nn
 from robustssl.attacks.checks import check_batch, check_eps
 from robustssl.attacks.core import AttackOutput
 from robustssl.attacks.mode import ModelMode, attack_mode
-from robustssl.attacks.threat import ThreatModel
+from robustssl.attacks.threat import ThreatModel, canonical_norm
 from robustssl.utils import make_generator
 
 
@@ -34,7 +34,7 @@ class Attack(ABC):
         allow_large_eps: bool = False,
     ) -> None:
         self.model = model
-        self.threat = ThreatModel(norm, eps)  # type: ignore[arg-type]
+        self.threat = ThreatModel(canonical_norm(norm), eps)
         self.allow_large_eps = allow_large_eps
         check_eps(self.threat.norm, self.threat.eps, allow_large_eps=allow_large_eps)
         self.seed = seed

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, overload
 
 import torch
 from torch import Tensor
@@ -30,6 +30,18 @@ class AttackOutput:
     x_adv: Tensor
     success: Tensor
     loss: Tensor
+
+
+@overload
+def evaluate(
+    objective: Objective, x_adv: Tensor, need_grad: Literal[True]
+) -> tuple[Tensor, Tensor | None, Tensor]: ...
+
+
+@overload
+def evaluate(
+    objective: Objective, x_adv: Tensor, need_grad: bool
+) -> tuple[Tensor, Tensor | None, Tensor | None]: ...
 
 
 def evaluate(
@@ -82,6 +94,7 @@ def pgd_run(
         best_x[idx], best_loss[idx], best_success[idx] = cur[take], loss[take], success[take]
         if t == steps:
             break
+        assert grad is not None  # evaluated with need_grad=t < steps
         if early_stop and bool(success.any()) and isinstance(objective, SampleObjective):
             keep = ~success
             alive, cur, grad = alive[keep], cur[keep], grad[keep]
@@ -135,7 +148,11 @@ def maximise(
         idx = pending.nonzero()[:, 0]
         if len(idx) == 0:
             break
-        obj = objective.subset(idx) if subsettable and len(idx) < n else objective
+        obj = (
+            objective.subset(idx)
+            if isinstance(objective, SampleObjective) and len(idx) < n
+            else objective
+        )
         run = pgd_run(obj, x[idx], start[idx], threat, steps, step_size, early_stop, select)
         take = better(run.loss, run.success, out.loss[idx], out.success[idx])
         if r == 0 or select == "last":

@@ -16,7 +16,14 @@ from torch import Tensor
 
 Norm = Literal["Linf", "L2", "L1"]
 NORMS: tuple[str, ...] = ("Linf", "L2", "L1")
-_ALIASES = {"linf": "Linf", "inf": "Linf", "l2": "L2", "2": "L2", "l1": "L1", "1": "L1"}
+_ALIASES: dict[str, Norm] = {
+    "linf": "Linf",
+    "inf": "Linf",
+    "l2": "L2",
+    "2": "L2",
+    "l1": "L1",
+    "1": "L1",
+}
 _TINY = 1e-12
 
 
@@ -25,7 +32,7 @@ def canonical_norm(norm: str) -> Norm:
     name = _ALIASES.get(str(norm).lower())
     if name is None:
         raise ValueError(f"norm must be one of {', '.join(NORMS)}, got {norm!r}")
-    return name  # type: ignore[return-value]
+    return name
 
 
 def flat_norms(t: Tensor, norm: str) -> Tensor:

@@ -60,6 +60,10 @@ def _conv_bn_pairs(model: nn.Module, example: Tensor) -> list[tuple[str, str]]:
 
 def _fold(conv: nn.Module, bn: nn.Module) -> None:
     """conv ← BN ∘ conv with the BN's running statistics (eval mode)."""
+    if not isinstance(conv, _CONV) or not isinstance(bn, _BN):
+        raise TypeError(f"cannot fold {type(bn).__name__} into {type(conv).__name__}")
+    if bn.running_mean is None or bn.running_var is None:
+        raise ValueError("cannot fold a BatchNorm without running statistics")
     scale = bn.weight.detach() if bn.affine else torch.ones_like(bn.running_var)
     shift = bn.bias.detach() if bn.affine else torch.zeros_like(bn.running_mean)
     scale = scale / torch.sqrt(bn.running_var + bn.eps)

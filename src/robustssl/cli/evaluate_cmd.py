@@ -20,10 +20,11 @@ class _OverridesAnywhere(argparse.ArgumentParser):
     def parse_known_args(  # type: ignore[override]
         self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
     ) -> tuple[argparse.Namespace, list[str]]:
-        namespace, extras = super().parse_known_args(args, namespace)
+        into = namespace if namespace is not None else argparse.Namespace()
+        parsed, extras = super().parse_known_args(args, into)
         stray = [a for a in extras if "=" in a and not a.startswith("-")]
-        namespace.overrides = [*getattr(namespace, "overrides", []), *stray]
-        return namespace, [a for a in extras if a not in stray]
+        parsed.overrides = [*getattr(parsed, "overrides", []), *stray]
+        return parsed, [a for a in extras if a not in stray]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

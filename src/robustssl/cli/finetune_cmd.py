@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 
@@ -44,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def format_finetune_result(run_dir: Path, metrics: dict[str, object], seconds: float) -> str:
+def format_finetune_result(run_dir: Path, metrics: Mapping[str, object], seconds: float) -> str:
     """The finished run: its clean accuracy labelled as measured on the full test set (not the
     first n points `robustssl evaluate` calls SA), then the other metrics."""
     from robustssl.cli.show import format_metrics

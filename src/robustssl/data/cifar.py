@@ -103,6 +103,7 @@ def _read_classes(name: str, directory: Path) -> list[str]:
 def read_cifar(name: str, directory: Path, split: str) -> RawSplit:
     """One split of CIFAR-10/100 found by :func:`locate_cifar`."""
     layout, info = LAYOUTS[name], get_info(name)
+    assert info.num_classes is not None  # fixed in the registry
     parts = [
         _read_batch(directory / f, layout.label_key, info.num_classes)
         for f in layout.batches[split]

@@ -114,7 +114,7 @@ class TensorImageDataset(ImageDataset):
     """All images as one uint8 (N, C, H, W) tensor on the device; batches are index slices."""
 
     def __init__(
-        self, images: torch.Tensor, targets: torch.Tensor | Sequence[int], *,
+        self, images: torch.Tensor, targets: torch.Tensor | np.ndarray | Sequence[int], *,
         classes: Sequence[str] | None = None, name: str = "tensor", split: str = "train",
     ) -> None:
         if images.dtype != torch.uint8 or images.ndim != 4:

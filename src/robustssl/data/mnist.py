@@ -60,7 +60,8 @@ def read_idx_split(name: str, directory: Path, split: str) -> RawSplit:
     image_path, label_path = (_find_file(directory, stem) for stem in IDX_FILES[split])
     assert image_path is not None and label_path is not None
     images, labels = read_idx(image_path), read_idx(label_path)
-    _, h, w = info.image_shape  # type: ignore[misc]
+    assert info.image_shape is not None and info.num_classes is not None  # fixed in the registry
+    _, h, w = info.image_shape
     if images.ndim != 3 or images.shape[1:] != (h, w) or images.dtype != np.uint8:
         raise CorruptDatasetError(
             image_path, f"expected uint8 images of shape (N, {h}, {w}), got {images.dtype} "

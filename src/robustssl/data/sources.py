@@ -40,7 +40,7 @@ class ImageSource(ABC):
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
-        return self.shape[1:]  # type: ignore[return-value]
+        return self.shape[1:]
 
     @property
     def nbytes(self) -> int:
@@ -58,7 +58,7 @@ class ArraySource(ImageSource):
 
     @property
     def shape(self) -> tuple[int, int, int, int]:
-        return tuple(self.array.shape)  # type: ignore[return-value]
+        return tuple(self.array.shape)
 
     def read(self, indices: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(self.array[indices])

@@ -96,7 +96,7 @@ def convert_channels(x: Tensor, channels: int) -> Tensor:
 
 
 def _size(value: Any) -> int | tuple[int, int] | None:
-    return tuple(value) if isinstance(value, list) else value  # type: ignore[return-value]
+    return tuple(value) if isinstance(value, list) else value
 
 
 def evaluate_checkpoint(target: str | Path, cfg: EvaluateConfig) -> CheckpointEvaluation:
@@ -129,9 +129,9 @@ def evaluate_checkpoint(target: str | Path, cfg: EvaluateConfig) -> CheckpointEv
     ctx = describe(meta, name, dataset, cfg.seed, f"{cfg.data.split}[0:{n}]")
     expected = _get(meta, "input_shape")
     out_dir = evaluation_dir(base, cfg.name)
-    shape = tuple(expected) if expected is not None else None
+    input_shape = tuple(expected) if expected is not None else None
     with DirLock(out_dir, "evaluation folder", stop_note="the evaluation starts over when rerun"):
-        result = evaluate(model, x, y, cfg, ctx, data.num_classes, shape)
+        result = evaluate(model, x, y, cfg, ctx, data.num_classes, input_shape)
         records_path = write_evaluation(out_dir, cfg, result)
     return CheckpointEvaluation(result, out_dir, records_path)
 

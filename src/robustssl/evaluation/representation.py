@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from robustssl.attacks import ThreatModel, attack_mode
+from robustssl.attacks import ThreatModel, attack_mode, canonical_norm
 from robustssl.evaluation.records import EvalRecord, RecordContext
 from robustssl.evaluation.robustness import AttackRunner
 from robustssl.models import FeatureExtractor
@@ -127,7 +127,7 @@ def local_lipschitz(
         raise ValueError(
             f"need steps ≥ 1, restarts ≥ 1 and radius > 0, got {steps}, {restarts}, {radius}"
         )
-    threat = ThreatModel(norm, radius)  # type: ignore[arg-type]
+    threat = ThreatModel(canonical_norm(norm), radius)
     f = feature_fn(model, layer)
     out = []
     with attack_mode(model, "eval"):

@@ -50,8 +50,8 @@ from robustssl.utils.progress import tqdm
 class RulePGD(PGD):
     """PGD whose step size follows a rule of (norm, ε, steps), so ε-sweeps rescale it."""
 
-    def __init__(self, model: nn.Module, norm: str, eps: float, rule: str, **kw: object) -> None:
-        super().__init__(model, norm, eps, **kw)  # type: ignore[arg-type]
+    def __init__(self, model: nn.Module, norm: str, eps: float, rule: str, **kw: Any) -> None:
+        super().__init__(model, norm, eps, **kw)
         pgd_step_size(self.norm, self.eps, self.steps, rule)  # validates the rule now
         self.rule = rule
 
@@ -78,12 +78,29 @@ def build_attack(
     if name == "fgsm":
         return FGSM(model, norm, eps, **common)
     if name == "pgd":
-        kw = {"steps": p.steps, "step_size": p.step_size, "restarts": p.restarts, "loss": p.loss}
-        return RulePGD(model, norm, eps, p.step_size_rule, **kw, **common)
+        return RulePGD(
+            model,
+            norm,
+            eps,
+            p.step_size_rule,
+            steps=p.steps,
+            step_size=p.step_size,
+            restarts=p.restarts,
+            loss=p.loss,
+            **common,
+        )
     if name.startswith("apgd-"):
         loss, targeted = ("ce", False) if name == "apgd-ce" else ("dlr", name == "apgd-t")
-        kw = {"steps": a.steps, "n_restarts": a.restarts, "loss": loss, "targeted": targeted}
-        return APGD(model, norm, eps, **kw, **common)
+        return APGD(
+            model,
+            norm,
+            eps,
+            steps=a.steps,
+            n_restarts=a.restarts,
+            loss=loss,
+            targeted=targeted,
+            **common,
+        )
     if name == "fab-t":
         return FAB(model, norm, eps, targeted=True, **common)
     return Square(model, norm, eps, n_queries=params.square.queries, **common)

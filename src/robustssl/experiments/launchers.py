@@ -15,7 +15,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from multiprocessing import connection
 from multiprocessing.connection import Connection
-from multiprocessing.context import BaseContext
+from multiprocessing.context import SpawnContext
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +100,7 @@ def _death(exitcode: int | None) -> str:
 class _Worker:
     """One spawned worker process and its end of the task pipe."""
 
-    def __init__(self, context: BaseContext, run: RunStage) -> None:
+    def __init__(self, context: SpawnContext, run: RunStage) -> None:
         self.conn, child = context.Pipe()
         self.process = context.Process(
             target=_worker_main, args=(child, os.getpid(), run), name="robustssl-worker"

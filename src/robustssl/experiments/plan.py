@@ -275,8 +275,10 @@ class _Expander:
     def finetune_runs(self, name: str, entry: FinetuneEntry, pre: Stage, seed: int) -> None:
         out_dir = study_runs(self.exp.study_dir, "finetune")
         base = self.base("finetune", name, entry)
-        protocols: list[str | None] = list(entry.protocols or [None])
-        fractions: list[float | None] = list(entry.label_fractions or [None])
+        protocols: list[str | None] = [*entry.protocols] if entry.protocols else [None]
+        fractions: list[float | None] = (
+            [*entry.label_fractions] if entry.label_fractions else [None]
+        )
         for protocol, fraction, point in itertools.product(protocols, fractions, _grid(entry)):
             pre_axes = {k: v for k, v in pre.axes.items() if k != "seed"}
             axes: dict[str, Any] = {"seed": seed, "pretrain": pre.entry, **pre_axes, **point}

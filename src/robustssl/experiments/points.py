@@ -249,7 +249,8 @@ def label_of(row: Row, keys: Sequence[str]) -> str:
                 parts.append(NORM_NAMES.get(value, str(value)))
         elif key == "eps_train":
             threat = row.get("threat")
-            norm = f"{NORM_NAMES.get(threat, threat)} " if value and threat != "none" else ""
+            name = NORM_NAMES.get(str(threat), str(threat))
+            norm = f"{name} " if value and threat != "none" else ""
             parts.append(f"{norm}ε_train={format_eps(value, threat)}")
         elif key == "label_fraction":
             parts.append(format_fraction(value))

@@ -99,7 +99,7 @@ def confusion_figures(rows: list[dict[str, Any]], out_dir: Path) -> list[Path]:
     """Clean vs PGD confusion matrices of each model (first ``MAX_FIGURES_PER_KIND``)."""
     cms = [r for r in rows if r["metric"] == "confusion_matrix" and "tags.corruption" not in r]
     clean = {model_key(r): r for r in cms if r.get("tags.data") == "clean"}
-    out = []
+    out: list[Path] = []
     for r in cms:
         base = clean.get(model_key(r))
         if r.get("tags.data") != "pgd" or base is None or len(out) >= MAX_FIGURES_PER_KIND:
@@ -115,7 +115,7 @@ def confusion_figures(rows: list[dict[str, Any]], out_dir: Path) -> list[Path]:
 
 def tsne_figures(store: ResultsStore, out_dir: Path) -> list[Path]:
     """A t-SNE scatter for every ``evaluation/*/tsne_*.npz`` of the stages' run dirs."""
-    out = []
+    out: list[Path] = []
     for stage in store.stages():
         run = store.stage_path(stage)
         if run is None or not run.is_dir():

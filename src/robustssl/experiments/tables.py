@@ -23,7 +23,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Sequence
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from robustssl.evaluation.provenance import CLEAN
 from robustssl.evaluation.records import ACCURACY_METRICS
@@ -83,6 +84,14 @@ def _grid(
     return rows, cols, cells
 
 
+def _point_label(point: Point, keys: Sequence[str]) -> str:
+    return label_of(point.row, keys)
+
+
+def _label_and_protocol(row: Row, keys: Sequence[str]) -> tuple[str, Any]:
+    return label_of(row, keys), row["protocol"]
+
+
 def _stat(pairs: list[tuple[float, int]]) -> Stat | None:
     return Stat.of([v for v, _ in pairs], [s for _, s in pairs])
 
@@ -98,8 +107,12 @@ def _caption(labels: dict[str, str], cells: Sequence[Sequence[Cell]]) -> str:
     return " ".join(parts)
 
 
-def _groups(items: Iterable[Any], key: Callable[[Any], Hashable]) -> dict[Hashable, list[Any]]:
-    out: dict[Hashable, list[Any]] = defaultdict(list)
+_K = TypeVar("_K", bound=Hashable)
+_T = TypeVar("_T")
+
+
+def _groups(items: Iterable[_T], key: Callable[[_T], _K]) -> dict[_K, list[_T]]:
+    out: dict[_K, list[_T]] = defaultdict(list)
     for item in items:
         out[key(item)].append(item)
     return dict(out)
@@ -142,7 +155,7 @@ def method_eps_tables(rows: Sequence[Row]) -> list[Table]:
         cols = _eps_columns(group, labels)
         rlabels, cols, cells = _grid(
             group,
-            lambda p, k=keys: label_of(p.row, k),
+            partial(_point_label, keys=keys),
             lambda p: (p.setting, p.eps),
             _value,
             col_order=cols,
@@ -205,7 +218,7 @@ def pretrain_finetune_tables(
         col_order = _metric_columns(group, lambda r: r["dataset"], metrics)
         rlabels, cols, cells = _grid(
             group,
-            lambda r, k=keys: (label_of(r, k), r["protocol"]),
+            partial(_label_and_protocol, keys=keys),
             lambda r: (r["dataset"], r["metric"], setting_of(r)),
             _value,
             row_order,
@@ -250,7 +263,7 @@ def finetune_columns_tables(
             labels = row_labels(dgroup)
             rlabels, cols, cells = _grid(
                 dgroup,
-                lambda r, k=keys: label_of(r, k),
+                partial(label_of, keys=keys),
                 lambda r: (r["protocol"], r["metric"], setting_of(r)),
                 _value,
                 col_order=_metric_columns(dgroup, lambda r: r["protocol"], metrics),
@@ -342,7 +355,7 @@ def finetune_gain_tables(
             _eps_columns(group, labels),
         )
         gains = [_difference(cells[2 * i], cells[2 * i + 1]) for i in range(len(both))]
-        rlabels = [(f"{m} {proto.upper()}",) for m, proto in keys]
+        rlabels: list[tuple[str, ...]] = [(f"{m} {proto.upper()}",) for m, proto in keys]
         rlabels += [(f"{m} ({adversarial.upper()} − {standard.upper()})",) for m in both]
         tables.append(
             Table(
@@ -385,7 +398,7 @@ def label_fraction_tables(rows: Sequence[Row], metric: str = "sa") -> list[Table
         rlabels, cols, cells = _grid(
             group,
             lambda r: float(r["label_fraction"]),
-            lambda r, k=keys, lab=labels: _model_column(r, k, lab),
+            partial(_model_column, keys=keys, labels=labels),
             _value,
             fractions,
         )
@@ -437,7 +450,7 @@ def attack_tables(rows: Sequence[Row]) -> list[Table]:
             }
             rlabels, cols, cells = _grid(
                 dgroup,
-                lambda r, k=keys: label_of(r, k),
+                partial(label_of, keys=keys),
                 setting_of,
                 _value,
                 col_order=_attack_order((setting_of(r) for r in dgroup), name_of),

@@ -36,7 +36,7 @@ class FinetuneData:
 
 def target_image_size(cfg: FinetuneDataConfig, source: PretrainedEncoder) -> tuple[int, int] | None:
     """``data.image_size`` when set, else the pretraining input size (None: keep the dataset's)."""
-    size = parse_image_size(cfg.image_size)  # type: ignore[arg-type]
+    size = parse_image_size(cfg.image_size)
     return size if size is not None else source.image_size
 
 

@@ -61,7 +61,7 @@ def build_finetune_model(
         head = build_head(spec, source.encoder.feature_dim)
     classifier = Classifier(source.encoder, head).to(device)
     if cfg.channels_last:
-        classifier = classifier.to(memory_format=torch.channels_last)  # type: ignore[call-arg]
+        classifier = classifier.to(memory_format=torch.channels_last)
     frozen = frozen_modules(cfg, classifier.encoder)  # type: ignore[arg-type]
     freeze(frozen)
     return FinetuneModel(classifier, spec, FrozenAware(classifier, frozen))

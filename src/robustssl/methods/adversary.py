@@ -35,14 +35,16 @@ def frozen_bn_statistics(model: nn.Module) -> Iterator[nn.Module]:
     saved = {}
     for m in model.modules():
         if isinstance(m, _BN_TYPES) and m.track_running_stats:
-            saved[m] = (m.momentum, m.num_batches_tracked.clone())
+            tracked = m.num_batches_tracked
+            assert tracked is not None  # a buffer whenever track_running_stats
+            saved[m] = (m.momentum, tracked, tracked.clone())
             m.momentum = 0.0
     try:
         yield model
     finally:
-        for m, (momentum, tracked) in saved.items():
+        for m, (momentum, buffer, count) in saved.items():
             m.momentum = momentum
-            m.num_batches_tracked.copy_(tracked)
+            buffer.copy_(count)
 
 
 def perturb(

@@ -50,7 +50,10 @@ class PretrainMethod(nn.Module, ABC):
 
     @property
     def feature_dim(self) -> int:
-        return int(self.encoder.feature_dim)
+        dim = self.encoder.feature_dim
+        if not isinstance(dim, int):
+            raise TypeError(f"encoder {type(self.encoder).__name__} has no int feature_dim")
+        return dim
 
     @abstractmethod
     def step(self, x: Tensor, y: Tensor, generator: torch.Generator) -> MethodStep:

@@ -12,7 +12,7 @@ class _GatherWithGrad(torch.autograd.Function):
     sum over ranks of the gradients flowing into that slice (all_reduce, then take own slice)."""
 
     @staticmethod
-    def forward(ctx, x: Tensor) -> Tensor:  # type: ignore[override]
+    def forward(ctx, x: Tensor) -> Tensor:
         world = dist.get_world_size()
         ctx.rank, ctx.batch = dist.get_rank(), x.shape[0]
         parts = [torch.empty_like(x) for _ in range(world)]
@@ -20,7 +20,7 @@ class _GatherWithGrad(torch.autograd.Function):
         return torch.cat(parts)
 
     @staticmethod
-    def backward(ctx, grad: Tensor) -> Tensor:  # type: ignore[override]
+    def backward(ctx, grad: Tensor) -> Tensor:
         grad = grad.contiguous()
         dist.all_reduce(grad, op=dist.ReduceOp.SUM)
         return grad[ctx.rank * ctx.batch : (ctx.rank + 1) * ctx.batch]

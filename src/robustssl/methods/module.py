@@ -34,8 +34,11 @@ class PretrainModule(L.LightningModule):
         self.seed = seed
         self.batch_size = batch_size
         self.probe_lr = probe_lr
-        has_probe = online_probe and num_classes is not None and num_classes >= 2
-        self.probe = nn.Linear(method.feature_dim, num_classes) if has_probe else None
+        self.probe = (
+            nn.Linear(method.feature_dim, num_classes)
+            if online_probe and num_classes is not None and num_classes >= 2
+            else None
+        )
         # Made per (seed, epoch, rank) at every epoch start: a run resumed at an epoch boundary
         # replays exactly the views an uninterrupted run would have drawn. (None until then, so
         # the module pickles for spawn-based DDP.)
@@ -53,6 +56,7 @@ class PretrainModule(L.LightningModule):
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         x, y = batch
+        assert self.view_generator is not None  # made in on_train_epoch_start
         out = self.method.step(x, y, self.view_generator)
         if not torch.isfinite(out.loss):
             raise NonFiniteLossError(
@@ -83,10 +87,10 @@ class PretrainModule(L.LightningModule):
             if "lars_exclude" in optimizer.defaults:
                 group["lars_exclude"] = True
             optimizer.add_param_group(group)
-        steps = max(
-            int(self.trainer.estimated_stepping_batches // max(self.trainer.max_epochs, 1)), 1
-        )
-        scheduler = build_scheduler(optimizer, self.optim_cfg, steps, self.trainer.max_epochs)
+        epochs = self.trainer.max_epochs
+        assert epochs is not None  # pretrain() sets it from trainer.max_epochs
+        steps = max(int(self.trainer.estimated_stepping_batches // max(epochs, 1)), 1)
+        scheduler = build_scheduler(optimizer, self.optim_cfg, steps, epochs)
         return {
             "optimizer": optimizer,
             "lr_scheduler": {"scheduler": scheduler, "interval": "step"},

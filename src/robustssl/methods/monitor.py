@@ -45,6 +45,7 @@ class KNNProbeMonitor(L.Callback):
         if epoch % self.every_n_epochs and epoch != trainer.max_epochs:
             return
         encoder = pl_module.encoder
+        assert isinstance(encoder, nn.Module)  # PretrainModule.encoder
         was_training = encoder.training
         encoder.eval()
         try:

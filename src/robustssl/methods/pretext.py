@@ -91,6 +91,7 @@ class Rotation(_Pretext):
     """Predict which multiple of 90° the image was rotated by (4 classes)."""
 
     config_class = RotationConfig
+    cfg: RotationConfig
 
     def __init__(self, encoder: nn.Module, cfg: RotationConfig) -> None:
         super().__init__(encoder, cfg, 4)

@@ -7,8 +7,9 @@ import os
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import lightning as L
 import torch
@@ -129,7 +130,9 @@ def build_module(cfg: PretrainConfig, num_classes: int | None, in_channels: int)
     )
 
 
-def _precision(cfg: PretrainConfig, device: torch.device) -> str:
+def _precision(
+    cfg: PretrainConfig, device: torch.device
+) -> Literal["32", "32-true", "16-mixed", "bf16-mixed"]:
     if device.type == "cpu" and cfg.trainer.precision == "16-mixed":
         warnings.warn(
             "trainer.precision=16-mixed needs a GPU; training in 32-true on the CPU", stacklevel=2
@@ -164,7 +167,7 @@ def build_trainer(
     return L.Trainer(
         default_root_dir=run.path,
         max_epochs=t.max_epochs,
-        max_time={"minutes": t.max_time_minutes} if t.max_time_minutes else None,
+        max_time=timedelta(minutes=t.max_time_minutes) if t.max_time_minutes else None,
         accelerator="gpu" if device.type == "cuda" else "cpu",
         devices=t.devices,
         num_nodes=t.num_nodes,

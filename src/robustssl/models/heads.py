@@ -116,7 +116,7 @@ class PretextHead(_Head):
         in_dim = check_positive_int("in_dim", in_dim)
         num_classes = _check_classes(num_classes)
         if hidden_dim is None:
-            layers = OrderedDict(fc=nn.Linear(in_dim, num_classes))
+            layers: OrderedDict[str, nn.Module] = OrderedDict(fc=nn.Linear(in_dim, num_classes))
         else:
             hidden_dim = check_positive_int("hidden_dim", hidden_dim)
             layers = _mlp([in_dim, hidden_dim, num_classes], hidden_bn=False)

@@ -9,6 +9,7 @@ and state-dict keys read the same; only the stem differs.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -135,7 +136,9 @@ class ResNet(nn.Module):
         if zero_init_residual:
             for m in self.modules():
                 if isinstance(m, BasicBlock | Bottleneck):
-                    nn.init.zeros_(m.last_bn().weight)
+                    bn = m.last_bn()
+                    assert isinstance(bn, nn.BatchNorm2d)  # as built (before any BN swap)
+                    nn.init.zeros_(bn.weight)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_image_batch(x, self.in_channels)
@@ -144,16 +147,16 @@ class ResNet(nn.Module):
         return self.flatten(self.avgpool(x))
 
 
-def resnet18(in_channels: int = 3, **kwargs: object) -> ResNet:
+def resnet18(in_channels: int = 3, **kwargs: Any) -> ResNet:
     """CIFAR ResNet-18 (BasicBlock ×[2,2,2,2], feature_dim 512·width/64)."""
-    return ResNet(BasicBlock, (2, 2, 2, 2), in_channels=in_channels, **kwargs)  # type: ignore[arg-type]
+    return ResNet(BasicBlock, (2, 2, 2, 2), in_channels=in_channels, **kwargs)
 
 
-def resnet34(in_channels: int = 3, **kwargs: object) -> ResNet:
+def resnet34(in_channels: int = 3, **kwargs: Any) -> ResNet:
     """CIFAR ResNet-34 (BasicBlock ×[3,4,6,3], feature_dim 512·width/64)."""
-    return ResNet(BasicBlock, (3, 4, 6, 3), in_channels=in_channels, **kwargs)  # type: ignore[arg-type]
+    return ResNet(BasicBlock, (3, 4, 6, 3), in_channels=in_channels, **kwargs)
 
 
-def resnet50(in_channels: int = 3, **kwargs: object) -> ResNet:
+def resnet50(in_channels: int = 3, **kwargs: Any) -> ResNet:
     """CIFAR ResNet-50 (Bottleneck ×[3,4,6,3], feature_dim 2048·width/64)."""
-    return ResNet(Bottleneck, (3, 4, 6, 3), in_channels=in_channels, **kwargs)  # type: ignore[arg-type]
+    return ResNet(Bottleneck, (3, 4, 6, 3), in_channels=in_channels, **kwargs)

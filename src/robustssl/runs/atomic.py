@@ -49,7 +49,7 @@ def _free(path: Path) -> str:
     return "free space unknown"
 
 
-def disk_full_error(path: Path, err: BaseException) -> DiskFullError:
+def disk_full_error(path: str | Path, err: BaseException) -> DiskFullError:
     """The :class:`DiskFullError` for a failed write of ``path``."""
     path = Path(path)
     return DiskFullError(

@@ -89,7 +89,8 @@ class Rows:
     """Rows keyed by (experiment, metric, ε), filled seed by seed."""
 
     def __init__(self, table: dict[reference.Key, str]) -> None:
-        self.table, self.rows = table, {}
+        self.table = table
+        self.rows: dict[reference.Key, Row] = {}
 
     def add(self, experiment: str, metric: str, eps: float | None, value: float) -> None:
         key = (experiment, metric, eps)

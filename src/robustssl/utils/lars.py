@@ -18,7 +18,7 @@ Both ratios fall back to 1 when ‖w‖ or ‖g‖ is 0, as every reference does
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Literal
+from typing import Literal, overload
 
 import torch
 from torch import Tensor
@@ -82,6 +82,12 @@ class LARS(torch.optim.Optimizer):
             denominator = g_norm + decay * w_norm
         trust = group["trust_coefficient"] * w_norm / (denominator + group["eps"])
         return update * torch.where((w_norm > 0) & (g_norm > 0), trust, 1.0)
+
+    @overload
+    def step(self, closure: None = None) -> None: ...
+
+    @overload
+    def step(self, closure: Callable[[], float]) -> float: ...
 
     @torch.no_grad()
     def step(self, closure: Callable[[], float] | None = None) -> float | None:

@@ -127,7 +127,8 @@ def read_layout(directory: Path) -> tuple[list[Path], np.ndarray, np.ndarray, np
         paths += found
         labels.append(np.full(len(raw), label, dtype=np.int64))
         raws.append(raw)
-    render = None if any(r is None for r in renders) else np.concatenate(renders)  # type: ignore[arg-type]
+    complete = [r for r in renders if r is not None]
+    render = np.concatenate(complete) if len(complete) == len(renders) else None
     return paths, np.concatenate(labels), np.concatenate(raws), render
 
 
@@ -154,13 +155,21 @@ def load_causal3dident(
     classes = list(OBJECT_CLASSES[:count]) if count > 1 else ["object"]
     dev = resolve_device(device)
     keep = source.nbytes <= max_in_memory_bytes if in_memory is None else in_memory
-    kwargs = {"classes": classes, "name": "causal3dident", "split": split}
+    name = "causal3dident"
     if keep:
         images = _materialize(source, dev, f"reading causal3dident/{split}")
-        dataset: ImageDataset = TensorImageDataset(images, labels, **kwargs)
+        dataset: ImageDataset = TensorImageDataset(
+            images, labels, classes=classes, name=name, split=split
+        )
     else:
         dataset = StreamingImageDataset(
-            source, labels, device=dev, num_workers=num_workers, **kwargs
+            source,
+            labels,
+            classes=classes,
+            name=name,
+            split=split,
+            device=dev,
+            num_workers=num_workers,
         )
     render_t = None if render is None else torch.from_numpy(render)
     return CausalData(dataset, torch.from_numpy(raw), render_t, directory)

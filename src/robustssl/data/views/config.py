@@ -36,7 +36,7 @@ class SimCLRViewConfig(StrictConfig):
     blur_kernel_size: int | None = Field(default=None, gt=0)
 
     @classmethod
-    def with_strength(cls, strength: float, **overrides: object) -> SimCLRViewConfig:
+    def with_strength(cls, strength: float, **overrides: Any) -> SimCLRViewConfig:
         """Config with Chen et al.'s colour strength ``s`` (0.8·s, 0.8·s, 0.8·s, 0.2·s)."""
         colour = {
             "brightness": 0.8 * strength,

@@ -137,7 +137,7 @@ def _conv_op(conv: nn.Conv2d) -> Callable[[Tensor], Tensor]:
         conv.stride,
         conv.padding,
         conv.dilation,
-        conv.groups,  # type: ignore[arg-type]
+        conv.groups,
     )
 
 
@@ -168,10 +168,10 @@ def layer_factor(name: str, module: nn.Module, in_shape: tuple[int, ...], seed: 
         s = float(1.0 / module.std.min())
         return LayerFactor(name, kind, s, s)
     if isinstance(module, nn.MaxPool2d):
-        k, s = _pair(module.kernel_size), _pair(module.stride or module.kernel_size)
+        k, st = _pair(module.kernel_size), _pair(module.stride or module.kernel_size)
         m = k[0] * k[1]  # windows holding one pixel: at most one per tap, …
         if _pair(module.dilation) == (1, 1):  # … and ⌈k/s⌉ per axis without dilation
-            m = math.ceil(k[0] / s[0]) * math.ceil(k[1] / s[1])
+            m = math.ceil(k[0] / st[0]) * math.ceil(k[1] / st[1])
         return LayerFactor(name, kind, math.sqrt(m), 1.0)
     if isinstance(module, (nn.AvgPool2d, nn.AdaptiveAvgPool2d)):
         l2 = spectral_norm(module, in_shape, seed=seed)
