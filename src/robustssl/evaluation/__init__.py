@@ -1,6 +1,7 @@
 """Evaluation (layer 6): robustness (SA/RA/AA, ε-curves, per-attack breakdowns), metrics,
 corruptions, representation analysis and result records (docs/evaluation.md, docs/metrics.md)."""
 
+from robustssl.evaluation.causal_readout import fit_linear_readout, linear_readout_r2, r2_score
 from robustssl.evaluation.config import (
     ATTACK_NAMES,
     BREAKDOWN_ATTACKS,
@@ -81,9 +82,11 @@ __all__ = [
     "feature_difference",
     "feature_inversion_map",
     "filter_normalized_direction",
+    "fit_linear_readout",
     "format_summary",
     "invert_representation",
     "layer_features",
+    "linear_readout_r2",
     "local_lipschitz",
     "loss_landscape",
     "matthews_corrcoef",
@@ -91,6 +94,7 @@ __all__ = [
     "merge_records",
     "per_class_accuracy",
     "pgd_step_size",
+    "r2_score",
     "read_records",
     "robust_accuracy",
     "standard_accuracy",
