@@ -131,7 +131,9 @@ def evaluate_checkpoint(target: str | Path, cfg: EvaluateConfig) -> CheckpointEv
     out_dir = evaluation_dir(base, cfg.name)
     shape = tuple(expected) if expected is not None else None
     with DirLock(out_dir, "evaluation folder", stop_note="the evaluation starts over when rerun"):
-        result = evaluate(model, x, y, cfg, ctx, data.num_classes, shape)
+        result = evaluate(
+            model, x, y, cfg=cfg, ctx=ctx, num_classes=data.num_classes, expected_shape=shape
+        )
         records_path = write_records(out_dir / RECORDS, result.records)
         for key, arrays in result.tsne.items():
             tsne = out_dir / f"tsne_{key.replace('/', '_')}.npz"
