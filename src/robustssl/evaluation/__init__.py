@@ -1,11 +1,10 @@
-"""Evaluation (layer 6): robustness (SA/RA/AA, ε-curves, per-attack breakdowns), metrics,
+"""Evaluation (layer 7): robustness (SA/RA/AA, ε-curves, per-attack breakdowns), metrics,
 corruptions, representation analysis and result records (docs/evaluation.md, docs/metrics.md)."""
 
 from robustssl.evaluation.causal_readout import fit_linear_readout, linear_readout_r2, r2_score
 from robustssl.evaluation.config import (
     ATTACK_NAMES,
     BREAKDOWN_ATTACKS,
-    METRICS,
     AttackParams,
     EvaluateConfig,
 )
@@ -21,11 +20,15 @@ from robustssl.evaluation.landscape import (
 )
 from robustssl.evaluation.metrics import (
     ClassificationMetrics,
+    Metric,
+    MetricRun,
     accuracy,
     confusion_matrix,
     matthews_corrcoef,
     mcc_from_confusion,
+    metric_names,
     per_class_accuracy,
+    register_metric,
     top_k_accuracy,
 )
 from robustssl.evaluation.records import (
@@ -56,7 +59,6 @@ from robustssl.evaluation.suite import EvaluationResult, check_compatible, evalu
 __all__ = [
     "ATTACK_NAMES",
     "BREAKDOWN_ATTACKS",
-    "METRICS",
     "AttackParams",
     "AttackRunner",
     "CheckpointEvaluation",
@@ -66,6 +68,8 @@ __all__ = [
     "EvaluationResult",
     "Inversion",
     "Landscape",
+    "Metric",
+    "MetricRun",
     "RecordContext",
     "accuracy",
     "adversarial_landscape",
@@ -92,10 +96,12 @@ __all__ = [
     "matthews_corrcoef",
     "mcc_from_confusion",
     "merge_records",
+    "metric_names",
     "per_class_accuracy",
     "pgd_step_size",
     "r2_score",
     "read_records",
+    "register_metric",
     "robust_accuracy",
     "standard_accuracy",
     "summarize",

@@ -137,7 +137,7 @@ def _conv_op(conv: nn.Conv2d) -> Callable[[Tensor], Tensor]:
         stride=conv.stride,
         padding=conv.padding,
         dilation=conv.dilation,
-        groups=conv.groups,  # type: ignore[arg-type]
+        groups=conv.groups,
     )
 
 
