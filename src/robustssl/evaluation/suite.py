@@ -23,7 +23,6 @@ from robustssl.attacks import Finding, check_batch, check_inputs
 from robustssl.evaluation.config import EvaluateConfig
 from robustssl.evaluation.metrics import MetricRun, is_accuracy, registered_metrics
 from robustssl.evaluation.records import EvalRecord, RecordContext
-from robustssl.evaluation.robustness import AttackRunner
 from robustssl.evaluation.signature import model_signature
 from robustssl.utils.config import validate_config
 
@@ -82,16 +81,7 @@ def evaluate(
         raise ValueError("cannot tell the model's class count; pass num_classes=")
     check_compatible(model, classes, tuple(x.shape[1:]), ctx.dataset or "the data", expected_shape)
     check_batch(model, x, y, classes)  # the attacks' shared checks: labels, dtype, NaN, empty
-    runner = AttackRunner(
-        model,
-        x,
-        y,
-        cfg.attacks,
-        seed=cfg.seed,
-        batch_size=cfg.data.batch_size,
-        progress=cfg.progress,
-    )
-    run = MetricRun(model, x, y, cfg=cfg, ctx=ctx, classes=classes, runner=runner)
+    run = MetricRun(model, x, y, cfg=cfg, ctx=ctx, classes=classes)
     metrics = [m for m in registered_metrics() if m.selected(cfg)]
     for metric in metrics:  # every check before the first forward pass
         if metric.check is not None:

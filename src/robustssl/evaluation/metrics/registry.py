@@ -15,7 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
+
+from robustssl.evaluation.robustness import AttackRunner
 
 if TYPE_CHECKING:
     import numpy as np
@@ -24,15 +27,14 @@ if TYPE_CHECKING:
     from robustssl.attacks import Finding
     from robustssl.evaluation.config import EvaluateConfig
     from robustssl.evaluation.records import EvalRecord, RecordContext
-    from robustssl.evaluation.robustness import AttackRunner
 
 
 @dataclass
 class MetricRun:
     """What every metric of one evaluation sees: the classifier, the checked test points, the
-    config, the record context, the class count and the shared :class:`AttackRunner` (x_adv is
-    cached per (attack, norm, ε), so metrics share attack runs). ``findings`` and ``tsne`` collect
-    the non-record outputs (diagnostics findings per norm, t-SNE arrays per layer@norm)."""
+    config, the record context, the class count and the shared :attr:`runner` (x_adv is cached
+    per (attack, norm, ε), so metrics share attack runs). ``findings`` and ``tsne`` collect the
+    non-record outputs (diagnostics findings per norm, t-SNE arrays per layer@norm)."""
 
     model: nn.Module
     x: Tensor
@@ -40,9 +42,23 @@ class MetricRun:
     cfg: EvaluateConfig
     ctx: RecordContext
     classes: int
-    runner: AttackRunner
     findings: dict[str, list[Finding]] = field(default_factory=dict)
     tsne: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+
+    @cached_property
+    def runner(self) -> AttackRunner:
+        """The :class:`AttackRunner` of the test points, built at first use: the metrics'
+        ``check`` hooks run before it, so they never call the model."""
+        cfg = self.cfg
+        return AttackRunner(
+            self.model,
+            self.x,
+            self.y,
+            cfg.attacks,
+            seed=cfg.seed,
+            batch_size=cfg.data.batch_size,
+            progress=cfg.progress,
+        )
 
 
 Records = list["EvalRecord"]
