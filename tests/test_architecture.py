@@ -112,8 +112,9 @@ def imports(module: str, tree: ast.Module, is_package: bool) -> list[tuple[int, 
 
 
 def package_of(module: str, known: dict[str, int]) -> str | None:
-    """The layers-table entry ``module`` belongs to (longest prefix), None outside robustssl."""
-    candidates = [p for p in known if module == p or module.startswith(p + ".")]
+    """The layers-table entry ``module`` belongs to (longest prefix; the root ``robustssl`` only
+    for itself, so a new subpackage must be added to the table), None when on no layer."""
+    candidates = [p for p in known if module == p or (module.startswith(p + ".") and "." in p)]
     if not candidates:
         return None
     return max(candidates, key=len)
@@ -252,6 +253,7 @@ def test_the_checks_catch_an_upward_import_and_a_twin(tmp_path: Path) -> None:
         "RunDir: the owners table says robustssl.runs.rundir, which does not define it",
         "RunDir: defined in robustssl.models.twin too; import it from robustssl.runs.rundir",
     ]
+    assert package_of("robustssl.newpkg.mod", known) is None  # unlisted: on no layer
     pending = {"Net": frozenset({"robustssl.models.twin"})}
     assert second_definitions(trees, {"Net": "robustssl.models.net"}, pending) == []
 
