@@ -15,15 +15,14 @@ from robustssl.data.causal import (
     SPOTLIGHT_TASK,
     IntervalTask,
     generate_scenes,
-    linear_readout_r2,
     load_causal3dident,
-    r2_score,
     render_units,
     spotlight_angle,
     spotlight_dataset,
     write_causal3dident,
 )
 from robustssl.data.errors import CorruptDatasetError, DatasetNotFoundError
+from robustssl.evaluation.causal_readout import linear_readout_r2, r2_score
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from robustssl.attacks.apgd import APGD, apgd_checkpoints
 from robustssl.attacks.autoattack import ATTACKS, VERSIONS, AutoAttack, AutoAttackResult
 from robustssl.attacks.base import Attack
 from robustssl.attacks.checks import LARGE_EPS_HINT, check_batch, check_eps, check_inputs
-from robustssl.attacks.core import AttackOutput, evaluate, maximise, pgd_run
+from robustssl.attacks.core import AttackOutput, loss_at, maximise, pgd_run
 from robustssl.attacks.diagnostics import (
     Finding,
     Thresholds,
@@ -89,10 +89,10 @@ __all__ = [
     "classifier_objective",
     "dlr_loss",
     "dlr_targeted_loss",
-    "evaluate",
     "flat_norms",
     "format_findings",
     "inference_twin",
+    "loss_at",
     "margin_loss",
     "maximise",
     "min_norm_curve",

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from robustssl.attacks.base import Attack
-from robustssl.attacks.core import AttackOutput, better, evaluate
+from robustssl.attacks.core import AttackOutput, better, loss_at
 from robustssl.attacks.mode import ModelMode
 from robustssl.attacks.objective import (
     SampleObjective,
@@ -62,14 +62,14 @@ def apgd_start(x: Tensor, threat: ThreatModel, generator: torch.Generator) -> Te
     return threat.project(x + t * scale.view(-1, *([1] * (x.dim() - 1))), x)
 
 
-def _evaluate(
+def _eot_loss_at(
     objective: SampleObjective, x_adv: Tensor, eot_iter: int, need_grad: bool
 ) -> tuple[Tensor, Tensor, Tensor | None]:
     """Loss and input gradient averaged over ``eot_iter`` passes (EOT, Athalye et al. 2018); the
     success flags of the last pass (as the official code)."""
-    loss, success, grad = evaluate(objective, x_adv, need_grad)
+    loss, success, grad = loss_at(objective, x_adv, need_grad)
     for _ in range(eot_iter - 1):
-        more, success, more_grad = evaluate(objective, x_adv, need_grad)
+        more, success, more_grad = loss_at(objective, x_adv, need_grad)
         loss = loss + more
         grad = grad + more_grad if grad is not None and more_grad is not None else None
     if eot_iter > 1:
@@ -147,7 +147,7 @@ def apgd_run(
     """
     n, device = len(x), x.device
     out = _blank(start, torch.zeros(n, dtype=torch.bool, device=device))
-    loss, success, grad = _evaluate(objective, start, eot_iter, need_grad=True)
+    loss, success, grad = _eot_loss_at(objective, start, eot_iter, need_grad=True)
     walk = _Walk(
         idx=torch.arange(n, device=device),
         x=x,
@@ -169,7 +169,7 @@ def apgd_run(
         if len(walk.idx) == 0:
             break
         walk.step(threat, MOMENTUM if i > 0 else 1.0)
-        loss, success, grad = _evaluate(objective, walk.cur, eot_iter, need_grad=i < steps - 1)
+        loss, success, grad = _eot_loss_at(objective, walk.cur, eot_iter, need_grad=i < steps - 1)
         walk.record(loss, grad)
         objective = _settle(out, walk, loss, success, objective)
         if i + 1 in marks and i < steps - 1:
@@ -217,7 +217,15 @@ def apgd_maximise(
         idx = (todo & ~out.success).nonzero()[:, 0]
         if len(idx) == 0:
             break
-        run = apgd_run(objective.subset(idx), x[idx], start[idx], threat, steps, rho, eot_iter)
+        run = apgd_run(
+            objective.subset(idx),
+            x[idx],
+            start[idx],
+            threat=threat,
+            steps=steps,
+            rho=rho,
+            eot_iter=eot_iter,
+        )
         take = better(run.loss, run.success, out.loss[idx], out.success[idx])
         upd = idx[take]
         out.x_adv[upd], out.loss[upd] = run.x_adv[take], run.loss[take]

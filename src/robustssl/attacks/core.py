@@ -33,18 +33,18 @@ class AttackOutput:
 
 
 @overload
-def evaluate(
+def loss_at(
     objective: Objective, x_adv: Tensor, need_grad: Literal[True]
 ) -> tuple[Tensor, Tensor | None, Tensor]: ...
 
 
 @overload
-def evaluate(
+def loss_at(
     objective: Objective, x_adv: Tensor, need_grad: bool
 ) -> tuple[Tensor, Tensor | None, Tensor | None]: ...
 
 
-def evaluate(
+def loss_at(
     objective: Objective, x_adv: Tensor, need_grad: bool
 ) -> tuple[Tensor, Tensor | None, Tensor | None]:
     """(loss, success, ∂Σloss/∂x_adv or None) at ``x_adv``; only the input gradient is computed."""
@@ -82,7 +82,7 @@ def pgd_run(
     alive = torch.arange(n, device=x.device)
     cur, obj = x_adv, objective
     for t in range(steps + 1):
-        loss, success, grad = evaluate(obj, cur, need_grad=t < steps)
+        loss, success, grad = loss_at(obj, cur, need_grad=t < steps)
         loss = loss.to(best_loss.dtype)  # AMP (bf16/fp16 autocast) gives a half-precision loss
         success = torch.zeros_like(loss, dtype=torch.bool) if success is None else success
         take = (
@@ -153,7 +153,16 @@ def maximise(
             if isinstance(objective, SampleObjective) and len(idx) < n
             else objective
         )
-        run = pgd_run(obj, x[idx], start[idx], threat, steps, step_size, early_stop, select)
+        run = pgd_run(
+            obj,
+            x[idx],
+            start[idx],
+            threat=threat,
+            steps=steps,
+            step_size=step_size,
+            early_stop=early_stop,
+            select=select,
+        )
         take = better(run.loss, run.success, out.loss[idx], out.success[idx])
         if r == 0 or select == "last":
             take = torch.ones_like(take)

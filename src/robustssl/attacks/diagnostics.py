@@ -19,7 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from robustssl.attacks.checks import check_batch
-from robustssl.attacks.core import evaluate
+from robustssl.attacks.core import loss_at
 from robustssl.attacks.mode import ModelMode, attack_mode, clean_correct
 from robustssl.attacks.objective import classifier_objective
 from robustssl.attacks.pgd import PGD
@@ -149,7 +149,7 @@ def check_zero_gradients(
         return _skipped(code, "no point is classified correctly")
     xc, yc = x[correct], y[correct]
     with attack_mode(model, model_mode):
-        _, _, grad = evaluate(classifier_objective(model, "ce", yc), xc, need_grad=True)
+        _, _, grad = loss_at(classifier_objective(model, "ce", yc), xc, need_grad=True)
     zero = flat_norms(grad, "L1") <= norm_tol
     share = float(zero.float().mean())
     seen = f"{share:.1%} of the {len(yc)} correctly classified points have a vanishing input "
@@ -158,7 +158,7 @@ def check_zero_gradients(
         return Finding(code, "info", f"{seen}; at most {max_share:.0%} allowed.", share)
     with attack_mode(model, model_mode):
         objective = classifier_objective(model, "margin", yc[zero])
-        _, _, margin_grad = evaluate(objective, xc[zero], need_grad=True)
+        _, _, margin_grad = loss_at(objective, xc[zero], need_grad=True)
     if bool((flat_norms(margin_grad, "L1") > norm_tol).all()):
         cause = (
             "the margin loss still has gradients there, so the softmax is saturated (CE ≈ 0 in "
@@ -332,22 +332,42 @@ def check_gradient_masking(
     big = default_large_eps(norm, x) if large_eps is None else large_eps
     findings += [
         check_zero_gradients(model, x, y, t.zero_grad_share, t.zero_grad_norm, model_mode),
-        check_large_eps(model, x, y, norm, big, steps, t.large_eps_accuracy, seed, model_mode),
+        check_large_eps(
+            model,
+            x,
+            y,
+            norm=norm,
+            eps=big,
+            steps=steps,
+            max_accuracy=t.large_eps_accuracy,
+            seed=seed,
+            model_mode=model_mode,
+        ),
     ]
     more, robust = check_more_iterations(
-        model, x, y, norm, eps, steps, more_steps, restarts, t.iterations_gap, seed, model_mode
+        model,
+        x,
+        y,
+        norm=norm,
+        eps=eps,
+        steps=steps,
+        more_steps=more_steps,
+        restarts=restarts,
+        max_gap=t.iterations_gap,
+        seed=seed,
+        model_mode=model_mode,
     )
     black_box = check_black_box(
         model,
         x,
         y,
-        norm,
-        eps,
-        robust,
-        queries,
-        t.black_box_gap,
-        t.black_box_points,
-        seed + 2,
+        norm=norm,
+        eps=eps,
+        white_robust=robust,
+        queries=queries,
+        max_gap=t.black_box_gap,
+        min_points=t.black_box_points,
+        seed=seed + 2,
         model_mode=model_mode,
     )
     return [*findings, more, black_box]

@@ -41,7 +41,7 @@ import torch
 from torch import Tensor, nn
 
 from robustssl.attacks.base import Attack
-from robustssl.attacks.core import AttackOutput, evaluate
+from robustssl.attacks.core import AttackOutput, loss_at
 from robustssl.attacks.mode import ModelMode, attack_mode
 from robustssl.attacks.objective import (
     SampleObjective,
@@ -253,7 +253,7 @@ class PLB(Attack):
         iterate is also pulled back to the boundary along the segment to x0 (bisection). Returns
         the best feasible point and its norm per sample."""
         objective = classifier_objective(self.model, "margin", y)
-        margin, _, grad = evaluate(objective, z, need_grad=True)
+        margin, _, grad = loss_at(objective, z, need_grad=True)
         best, dist0 = z.clone(), flat_norms(z - x0, self.norm)
         best_d = dist0.masked_fill(margin <= _MARGIN_TOL, math.inf)
         rows = torch.arange(len(x0), device=x0.device)
@@ -267,10 +267,12 @@ class PLB(Attack):
                 if len(state.alive) == 0:
                     return best, best_d
                 cand, feasible = self._prox_step(state, objective, x0, mu)
-                _keep_nearer(best, best_d, state.alive, cand, feasible, x0, self.norm)
+                _keep_nearer(
+                    best, best_d, state.alive, cand=cand, feasible=feasible, x0=x0, norm=self.norm
+                )
             pulled = self._bisect(x0[state.alive], state.z, y[state.alive])
             ok = state.margin > _MARGIN_TOL  # then every bisection output is adversarial
-            _keep_nearer(best, best_d, state.alive, pulled, ok, x0, self.norm)
+            _keep_nearer(best, best_d, state.alive, cand=pulled, feasible=ok, x0=x0, norm=self.norm)
         return best, best_d
 
     def _prox_step(
@@ -282,7 +284,7 @@ class PLB(Attack):
         mu, xa = mu_all[s.alive], x0[s.alive]
         delta = s.z - xa + _col(s.step * mu / s.margin, s.z) * s.grad  # descent on −μ·log c
         cand = (xa + norm_prox(delta, s.step, self.norm)).clamp(0, 1)
-        c_new, _, g_new = evaluate(objective.subset(s.alive), cand, need_grad=True)
+        c_new, _, g_new = loss_at(objective.subset(s.alive), cand, need_grad=True)
         feasible = c_new > _MARGIN_TOL
         f_old = flat_norms(s.z - xa, self.norm) - mu * s.margin.clamp_min(1e-30).log()
         f_new = flat_norms(cand - xa, self.norm) - mu * c_new.clamp_min(1e-30).log()

@@ -35,7 +35,7 @@ from torch import Tensor, nn
 
 from robustssl.attacks.base import Attack
 from robustssl.attacks.checks import check_eps
-from robustssl.attacks.core import AttackOutput, Objective, evaluate
+from robustssl.attacks.core import AttackOutput, Objective, loss_at
 from robustssl.attacks.mode import ModelMode
 from robustssl.attacks.objective import SampleObjective, classifier_objective
 from robustssl.attacks.threat import ThreatModel, canonical_norm
@@ -133,7 +133,7 @@ class SingleStep:
         return out
 
     def _step(self, objective: Objective, x: Tensor, start: Tensor) -> Tensor:
-        _, _, grad = evaluate(objective, start, need_grad=True)
+        _, _, grad = loss_at(objective, start, need_grad=True)
         assert grad is not None
         moved = start + self.threat.ascent(grad, self.step_size)
         if self.clip is None:
@@ -200,7 +200,7 @@ class _SingleStepClassifierAttack(Attack):
         )  # follows with_eps
         objective = classifier_objective(self.model, "ce", y)
         x_adv = adversary.perturb(objective, x, generator, active)
-        loss, success, _ = evaluate(objective, x_adv, need_grad=False)
+        loss, success, _ = loss_at(objective, x_adv, need_grad=False)
         assert success is not None
         if active is not None:
             success = success & active

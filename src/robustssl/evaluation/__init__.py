@@ -1,10 +1,10 @@
-"""Evaluation (layer 6): robustness (SA/RA/AA, ε-curves, per-attack breakdowns), metrics,
+"""Evaluation (layer 7): robustness (SA/RA/AA, ε-curves, per-attack breakdowns), metrics,
 corruptions, representation analysis and result records (docs/evaluation.md, docs/metrics.md)."""
 
+from robustssl.evaluation.causal_readout import fit_linear_readout, linear_readout_r2, r2_score
 from robustssl.evaluation.config import (
     ATTACK_NAMES,
     BREAKDOWN_ATTACKS,
-    METRICS,
     AttackParams,
     EvaluateConfig,
 )
@@ -20,11 +20,15 @@ from robustssl.evaluation.landscape import (
 )
 from robustssl.evaluation.metrics import (
     ClassificationMetrics,
+    Metric,
+    MetricRun,
     accuracy,
     confusion_matrix,
     matthews_corrcoef,
     mcc_from_confusion,
+    metric_names,
     per_class_accuracy,
+    register_metric,
     top_k_accuracy,
 )
 from robustssl.evaluation.model_api import ModelEvaluation, evaluate_model
@@ -56,7 +60,6 @@ from robustssl.evaluation.suite import EvaluationResult, check_compatible, evalu
 __all__ = [
     "ATTACK_NAMES",
     "BREAKDOWN_ATTACKS",
-    "METRICS",
     "AttackParams",
     "AttackRunner",
     "CheckpointEvaluation",
@@ -66,6 +69,8 @@ __all__ = [
     "EvaluationResult",
     "Inversion",
     "Landscape",
+    "Metric",
+    "MetricRun",
     "ModelEvaluation",
     "RecordContext",
     "accuracy",
@@ -84,17 +89,22 @@ __all__ = [
     "feature_difference",
     "feature_inversion_map",
     "filter_normalized_direction",
+    "fit_linear_readout",
     "format_summary",
     "invert_representation",
     "layer_features",
+    "linear_readout_r2",
     "local_lipschitz",
     "loss_landscape",
     "matthews_corrcoef",
     "mcc_from_confusion",
     "merge_records",
+    "metric_names",
     "per_class_accuracy",
     "pgd_step_size",
+    "r2_score",
     "read_records",
+    "register_metric",
     "robust_accuracy",
     "standard_accuracy",
     "summarize",

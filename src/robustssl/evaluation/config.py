@@ -19,17 +19,6 @@ from robustssl.utils.config import StrictConfig, parse_fraction
 
 ATTACK_NAMES = ("fgsm", "pgd", "apgd-ce", "apgd-dlr", "apgd-t", "fab-t", "square", "aa")
 BREAKDOWN_ATTACKS = ("fgsm", "pgd", "apgd-ce", "apgd-dlr", "aa")  # seed 000 Figure 14
-METRICS = (
-    "sa",
-    "ra",
-    "aa",
-    "curve",
-    "breakdown",
-    "classification",
-    "representation",
-    "lipschitz",
-    "corruption",
-)
 EVAL_NORMS = ("Linf", "L2")
 
 
@@ -209,9 +198,12 @@ class EvaluateConfig(StrictConfig):
     @field_validator("metrics")
     @classmethod
     def _metrics(cls, value: list[str]) -> list[str]:
-        unknown = [m for m in value if m not in METRICS]
+        from robustssl.evaluation.metrics import metric_names  # the registry imports this module
+
+        known = metric_names()
+        unknown = [m for m in value if m not in known]
         if unknown:
-            raise ValueError(f"unknown metrics {unknown}; known metrics: {', '.join(METRICS)}")
+            raise ValueError(f"unknown metrics {unknown}; known metrics: {', '.join(known)}")
         return value
 
     @field_validator("ra_attack")
@@ -252,33 +244,19 @@ class EvaluateConfig(StrictConfig):
 
     @model_validator(mode="after")
     def _check(self) -> EvaluateConfig:
-        if not self.threats and set(self.metrics) - {"sa", "classification", "lipschitz"}:
+        from robustssl.evaluation.metrics import get_metric
+
+        metrics = [get_metric(key) for key in self.metrics]
+        if not self.threats and any(m.needs_threat for m in metrics):
             raise ValueError("threats is empty; add one, e.g. threats.Linf.eps=8/255")
         for norm, threat in self.threats.items():
             check_eps(norm, threat.eps, f"threats.{norm}.eps")
             for e in threat.eps_list:
                 check_eps(norm, e, f"threats.{norm}.eps_list", allow_zero=True)
-        if "corruption" in self.metrics:
-            self._check_corruptions()
+        for metric in metrics:  # each metric's own config checks
+            if metric.validate is not None:
+                metric.validate(self)
         return self
-
-    def _check_corruptions(self) -> None:
-        c = self.corruptions
-        if not c.names and c.cifar_c_dir is None:
-            raise ValueError(
-                "metric 'corruption' needs corruptions.names (a list or 'all') or "
-                "corruptions.cifar_c_dir (a CIFAR-10-C / CIFAR-100-C folder of .npy files)"
-            )
-        if isinstance(c.names, list) and c.names:
-            from robustssl.data.cifar_c import CIFAR_C_NAMES
-            from robustssl.data.corruptions import corruption_names
-
-            known = list(CIFAR_C_NAMES if c.cifar_c_dir else corruption_names())
-            unknown = [n for n in c.names if n not in known]
-            if unknown:
-                raise ValueError(
-                    f"corruptions.names: unknown {unknown}; known: {', '.join(known)} or 'all'"
-                )
 
     def corruption_list(self) -> list[str]:
         """The corruption families to run ("all" or none: the 15 of Hendrycks & Dietterich)."""

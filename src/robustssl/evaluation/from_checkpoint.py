@@ -131,7 +131,9 @@ def evaluate_checkpoint(target: str | Path, cfg: EvaluateConfig) -> CheckpointEv
     out_dir = evaluation_dir(base, cfg.name)
     input_shape = tuple(expected) if expected is not None else None
     with DirLock(out_dir, "evaluation folder", stop_note="the evaluation starts over when rerun"):
-        result = evaluate(model, x, y, cfg, ctx, data.num_classes, input_shape)
+        result = evaluate(
+            model, x, y, cfg=cfg, ctx=ctx, num_classes=data.num_classes, expected_shape=input_shape
+        )
         records_path = write_evaluation(out_dir, cfg, result)
     return CheckpointEvaluation(result, out_dir, records_path)
 

@@ -34,28 +34,6 @@ FORMAT = "robustssl.evaluation.records"
 FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)
 _NOT_IDENTITY = ("value", "info", "code_version", "time")
-# The metrics the evaluation suite writes (docs/evaluation.md, "Outputs: records").
-RECORD_METRICS = (
-    "sa",
-    "ra",
-    "aa",
-    "accuracy",
-    "breakdown",
-    "top1",
-    "top5",
-    "mcc",
-    "per_class_accuracy",
-    "confusion_matrix",
-    "feature_diff_mean",
-    "feature_diff_std",
-    "feature_diff_median",
-    "feature_diff_max",
-    "lipschitz_mean",
-    "lipschitz_max",
-    "diagnostic",
-)
-# Accuracies: stored as fractions in [0, 1], shown in % by every human-facing output.
-ACCURACY_METRICS = frozenset({"sa", "ra", "aa", "accuracy", "breakdown", "top1", "top5"})
 
 
 def _git_dir(start: Path) -> Path | None:

@@ -212,7 +212,16 @@ def lipschitz_records(
     batch_size: int = 256,
 ) -> list[EvalRecord]:
     """lipschitz_mean / lipschitz_max of the encoder's local estimates over x (ε = radius)."""
-    values = local_lipschitz(model, x, radius, norm, steps, restarts, ctx.seed, batch_size)
+    values = local_lipschitz(
+        model,
+        x,
+        radius,
+        norm=norm,
+        steps=steps,
+        restarts=restarts,
+        seed=ctx.seed,
+        batch_size=batch_size,
+    )
     stats = summarize(values)
     info = {"steps": steps, "restarts": restarts}
     config = {"name": "lipschitz_ascent", "steps": steps, "restarts": restarts}

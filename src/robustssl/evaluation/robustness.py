@@ -255,52 +255,80 @@ def robustness_records(
     curve_attack: str = "pgd",
     breakdown: Sequence[str] = (),
 ) -> list[EvalRecord]:
-    """Records of RA / AA / curve / breakdown at one threat model (SA is norm-free: see
-    :func:`clean_record`)."""
-    n, records = runner.n, []
-    if "ra" in metrics:
-        info = _attack_info(runner, ra_attack, norm, eps)
-        records.append(
-            ctx.record(
-                "ra",
-                runner.accuracy(ra_attack, norm, eps),
-                n,
-                norm=norm,
-                eps=eps,
-                attack=ra_attack,
-                attack_config=runner.attack_config(ra_attack, norm, eps),
-                info=info,
-            )
-        )
+    """Records of RA / AA / curve / breakdown at one threat model, in that order (SA is
+    norm-free: see :func:`clean_record`). The suite runs each through its registry entry
+    (:mod:`robustssl.evaluation.metrics`); this is the same for direct use."""
+    records = ra_records(runner, ctx, norm, eps, ra_attack) if "ra" in metrics else []
     if "aa" in metrics:
-        records += _aa_records(runner, ctx, norm, eps)
-    if "curve" in metrics and eps_list:
-        curve = runner.curve(curve_attack, norm, eps_list)
-        config = runner.attack_config(curve_attack, norm, eps)
-        records += [
-            ctx.record(
-                "accuracy",
-                a,
-                n,
-                norm=norm,
-                eps=e,
-                attack=curve_attack,
-                attack_config=config,
-                tags={"sweep": "pruned"},
-                info=_attack_info(runner, curve_attack, norm, e),
-            )
-            for e, a in zip(curve.eps, curve.accuracy, strict=True)
-        ]
-    if "breakdown" in metrics and breakdown:
-        accs = attack_breakdown(runner, norm, eps, breakdown)
-        configs = {k: runner.attack_config(k, norm, eps) for k in breakdown}
-        configs["worst_case"] = {"name": "worst_case", "of": [configs[k] for k in breakdown]}
-        records += [
-            ctx.record("breakdown", v, n, norm=norm, eps=eps, attack=k, attack_config=configs[k])
-            for k, v in accs.items()
-            if k != "clean"
-        ]
+        records += aa_records(runner, ctx, norm, eps)
+    if "curve" in metrics:
+        records += curve_records(runner, ctx, norm, eps, eps_list=eps_list, attack=curve_attack)
+    if "breakdown" in metrics:
+        records += breakdown_records(runner, ctx, norm, eps, breakdown)
     return records
+
+
+def ra_records(
+    runner: AttackRunner, ctx: RecordContext, norm: str, eps: float, attack: str = "pgd"
+) -> list[EvalRecord]:
+    """RA under ``attack`` at (norm, ε) (seed 001 §5: PGD-20), with PGD's resolved steps."""
+    return [
+        ctx.record(
+            "ra",
+            runner.accuracy(attack, norm, eps),
+            runner.n,
+            norm=norm,
+            eps=eps,
+            attack=attack,
+            attack_config=runner.attack_config(attack, norm, eps),
+            info=_attack_info(runner, attack, norm, eps),
+        )
+    ]
+
+
+def curve_records(
+    runner: AttackRunner,
+    ctx: RecordContext,
+    norm: str,
+    eps: float,
+    eps_list: Sequence[float],
+    attack: str = "pgd",
+) -> list[EvalRecord]:
+    """One ``accuracy`` record per ε of the pruned sweep of ``attack`` (none for no ε)."""
+    if not eps_list:
+        return []
+    curve = runner.curve(attack, norm, eps_list)
+    config = runner.attack_config(attack, norm, eps)
+    return [
+        ctx.record(
+            "accuracy",
+            a,
+            runner.n,
+            norm=norm,
+            eps=e,
+            attack=attack,
+            attack_config=config,
+            tags={"sweep": "pruned"},
+            info=_attack_info(runner, attack, norm, e),
+        )
+        for e, a in zip(curve.eps, curve.accuracy, strict=True)
+    ]
+
+
+def breakdown_records(
+    runner: AttackRunner, ctx: RecordContext, norm: str, eps: float, attacks: Sequence[str]
+) -> list[EvalRecord]:
+    """One ``breakdown`` record per attack and ``worst_case`` (seed 000 Figure 14)."""
+    if not attacks:
+        return []
+    accs = attack_breakdown(runner, norm, eps, attacks)
+    configs = {k: runner.attack_config(k, norm, eps) for k in attacks}
+    configs["worst_case"] = {"name": "worst_case", "of": [configs[k] for k in attacks]}
+    return [
+        ctx.record("breakdown", v, runner.n, norm=norm, eps=eps, attack=k, attack_config=configs[k])
+        for k, v in accs.items()
+        if k != "clean"
+    ]
 
 
 def clean_record(runner: AttackRunner, ctx: RecordContext) -> EvalRecord:
@@ -308,7 +336,8 @@ def clean_record(runner: AttackRunner, ctx: RecordContext) -> EvalRecord:
     return ctx.record("sa", runner.accuracy(), runner.n)
 
 
-def _aa_records(runner: AttackRunner, ctx: RecordContext, norm: str, eps: float) -> list:
+def aa_records(runner: AttackRunner, ctx: RecordContext, norm: str, eps: float) -> list[EvalRecord]:
+    """AA at (norm, ε) with the per-stage accuracies and times of the AutoAttack run."""
     value = runner.accuracy("aa", norm, eps)
     result = runner.aa_results.get((norm, float(eps)))
     stages = dict(result.accuracy) if result is not None else {}

@@ -37,7 +37,6 @@ MODEL_KEYS = (
     "label_fraction",
     "seed",
 )
-PERCENT_METRICS = frozenset({"sa", "ra", "aa", "accuracy", "breakdown", "top1", "top5"})
 NORM_NAMES = {"Linf": "L∞", "L2": "L2", "L1": "L1"}
 PROTOCOL_NAMES = {
     "slf": "Standard linear finetuning (SLF)",
@@ -58,18 +57,6 @@ ATTACK_ORDER = (
     "aa",
     "worst_case",
 )
-ATTACK_NAMES = {
-    "clean": "Clean",
-    "fgsm": "FGSM",
-    "pgd": "PGD",
-    "apgd-ce": "APGD-CE",
-    "apgd-dlr": "APGD-DLR",
-    "apgd-t": "APGD-T",
-    "fab-t": "FAB-T",
-    "square": "Square",
-    "aa": "AA",
-    "worst_case": "Worst case",
-}
 
 
 @dataclass(frozen=True)

@@ -22,13 +22,14 @@ from typing import Any
 
 import numpy as np
 
-from robustssl.evaluation.records import ACCURACY_METRICS, code_version, now
+from robustssl.evaluation.metrics import is_accuracy
+from robustssl.evaluation.records import code_version, now
 from robustssl.experiments import figures as figs
 from robustssl.experiments.formats import Table, to_csv, to_html, to_latex, to_markdown
 from robustssl.experiments.points import format_eps, model_key
 from robustssl.experiments.store import ResultsStore
 from robustssl.experiments.tables import seed_tables
-from robustssl.runs.layout import CONFIG_JSON, CONFIG_YAML, EXPERIMENT
+from robustssl.runs.layout import CONFIG_JSON, CONFIG_YAML, EXPERIMENT, STORE
 
 CONFIG_FILES = (EXPERIMENT, "study.yaml", CONFIG_YAML, CONFIG_JSON)
 MAX_FIGURES_PER_KIND = 12
@@ -161,7 +162,7 @@ def records_csv(rows: list[dict[str, Any]]) -> str:
         out = {
             k: json.dumps(r[k]) if isinstance(r.get(k), (list, dict)) else r.get(k) for k in keys
         }
-        out["unit"] = "fraction" if r.get("metric") in ACCURACY_METRICS else ""
+        out["unit"] = "fraction" if is_accuracy(r.get("metric")) else ""
         writer.writerow(out)
     return buffer.getvalue()
 
@@ -268,7 +269,7 @@ def render_index(
     parts = [
         f"<h1>Robustness study: {esc(study_title(study))}</h1>",
         f"<p>Generated {esc(now())} by robustssl {esc(code_version())} from "
-        f"{esc(str(study / 'results.sqlite'))}; {len(tables)} tables, {len(figures)} "
+        f"{esc(str(study / STORE))}; {len(tables)} tables, {len(figures)} "
         f"figures, {len(findings)} gradient-masking findings.</p>",
         '<nav><a href="#tables">Tables</a> · <a href="#figures">Figures</a> · '
         '<a href="#findings">Gradient masking</a> · <a href="#config">Config</a> · '

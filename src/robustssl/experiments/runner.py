@@ -149,12 +149,12 @@ class _Run:
             s.id,
             s.kind,
             s.name,
-            s.config,
-            str(s.path),
-            str(s.target) if s.target is not None else None,
-            resume,
-            self.stage_bars,
-            self.threads,
+            config=s.config,
+            path=str(s.path),
+            target=str(s.target) if s.target is not None else None,
+            resume=resume,
+            progress=self.stage_bars,
+            threads=self.threads,
         )
 
     def finish(self, s: Stage, outcome: StageOutcome) -> None:

@@ -37,7 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from robustssl.evaluation.records import RECORD_METRICS, EvalRecord, now, read_records
+from robustssl.evaluation.metrics import record_metrics
+from robustssl.evaluation.records import EvalRecord, now, read_records
 from robustssl.experiments.filters import filter_rows, number
 from robustssl.experiments.labels import (
     LABEL_KEYS,
@@ -594,7 +595,7 @@ class ResultsStore:
         if "metric" in filters:
             wanted = filters["metric"]
             values = wanted if isinstance(wanted, (list, tuple, set)) else [wanted]
-            known = sorted(set(RECORD_METRICS) | set(self.metrics()))
+            known = sorted(set(record_metrics()) | set(self.metrics()))
             unknown = [v for v in values if str(v) not in known]
             if unknown:
                 raise ValueError(

@@ -26,8 +26,8 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from functools import partial
 from typing import Any, TypeVar
 
+from robustssl.evaluation.metrics import is_accuracy
 from robustssl.evaluation.provenance import CLEAN
-from robustssl.evaluation.records import ACCURACY_METRICS
 from robustssl.experiments.formats import Cell, Stat, Table
 from robustssl.experiments.points import (
     ATTACK_ORDER,
@@ -593,7 +593,7 @@ def _pivot_scales(members: list[list[list[Row]]], split: bool) -> list[list[floa
                     f"a pivot cell would average different metrics ({', '.join(metrics)}); add "
                     "metric to rows= or cols=, or --filter metric=..."
                 )
-            line.append(PERCENT if metrics and metrics[0] in ACCURACY_METRICS else 1.0)
+            line.append(PERCENT if metrics and is_accuracy(metrics[0]) else 1.0)
         scales.append(line)
     return scales
 
@@ -655,7 +655,7 @@ def listing(rows: Sequence[Row], precision: int = 4) -> Table:
         columns=[("value",)],
         cells=[[float(r["value"])] for r in shown],
         precision=precision,
-        scales=[[PERCENT if r["metric"] in ACCURACY_METRICS else 1.0] for r in shown],
+        scales=[[PERCENT if is_accuracy(r["metric"]) else 1.0] for r in shown],
         percent_sign=True,
     )
 

@@ -18,7 +18,7 @@ import torch
 
 from robustssl.data import UnknownDatasetError, get_info
 from robustssl.models import Encoder, build_encoder, encoder_from_state
-from robustssl.runs.layout import CONFIG_JSON, ENCODER, SUMMARY
+from robustssl.runs.layout import CONFIG_JSON, CONFIG_YAML, ENCODER, SUMMARY
 from robustssl.utils.checkpoint import load_weights, non_finite_keys
 
 ENCODER_FILE = ENCODER
@@ -76,14 +76,14 @@ def check_complete(run: Path) -> None:
     summary_path = run / SUMMARY
     if not summary_path.is_file():
         raise ValueError(
-            f"{run} has no summary.json: the pretraining run did not finish; continue it with "
-            f"`robustssl pretrain --config {run / 'config.yaml'} --resume`"
+            f"{run} has no {SUMMARY}: the pretraining run did not finish; continue it with "
+            f"`robustssl pretrain --config {run / CONFIG_YAML} --resume`"
         )
     status = _read_json(summary_path, "run summary").get("status")
     if status != "complete":
         raise ValueError(
             f"pretraining run {run} has status {status!r}, not 'complete'; finish it with "
-            f"`robustssl pretrain --config {run / 'config.yaml'} --resume` or pick another run"
+            f"`robustssl pretrain --config {run / CONFIG_YAML} --resume` or pick another run"
         )
 
 

@@ -249,10 +249,25 @@ def pretrain(
     METHODS[cfg.method.name].check_ready(cfg.method, train)  # e.g. AdvCL's ClusterFit source
     if _launched_rank() != 0:  # a DDP rank started by torchrun / srun / Lightning:
         return _pretrain_locked(  # rank 0 owns (locks, creates) the run directory
-            cfg, run, resume, train, evaluation, device, extra_callbacks, owner=False
+            cfg,
+            run,
+            resume,
+            train=train,
+            evaluation=evaluation,
+            device=device,
+            extra_callbacks=extra_callbacks,
+            owner=False,
         )
     with run.lock():
-        return _pretrain_locked(cfg, run, resume, train, evaluation, device, extra_callbacks)
+        return _pretrain_locked(
+            cfg,
+            run,
+            resume,
+            train=train,
+            evaluation=evaluation,
+            device=device,
+            extra_callbacks=extra_callbacks,
+        )
 
 
 def _pretrain_locked(

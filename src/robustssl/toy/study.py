@@ -205,13 +205,29 @@ def lt_study(cfg: ToyStudyConfig, log: Log = lambda _: None) -> list[Row]:
         rows.add("standard", "assumption1-failures", cfg.attack_eps, failures)
         log(f"L-T, seed {seed}: the extended dataset, {cfg.fraction:g} of it per epoch")
         model = _extended(rows, cfg, "extended", "symmetric", "canvas", seed)
-        _pgd(rows, "extended", model, "lt", seed, cfg.curve_eps, FIG26_PGD)
+        _pgd(
+            rows,
+            "extended",
+            model,
+            dataset="lt",
+            seed=seed,
+            eps_list=cfg.curve_eps,
+            setting=FIG26_PGD,
+        )
         _certified(rows, "extended", model, "lt", cfg.curve_eps)
         for options, pixels in VARIANTS if cfg.variants else ():
             log(f"L-T, seed {seed}: variant {options}+{pixels}")
             name = f"{options}+{pixels}"
             model = _extended(rows, cfg, name, options, pixels, seed)
-            _pgd(rows, name, model, "lt", seed, (cfg.attack_eps,), FIG26_PGD)
+            _pgd(
+                rows,
+                name,
+                model,
+                dataset="lt",
+                seed=seed,
+                eps_list=(cfg.attack_eps,),
+                setting=FIG26_PGD,
+            )
             _certified(rows, name, model, "lt", (cfg.attack_eps,))
     return rows.result()
 

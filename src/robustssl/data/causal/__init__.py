@@ -1,5 +1,6 @@
-"""Causal3DIdent (seed 000 §7): the published-layout loader, the spotlight-angle task with its δ*,
-R² latent readouts (eq. 23–26) and a procedural 2-D generator with the same interface."""
+"""Causal3DIdent (seed 000 §7): the published-layout loader, the spotlight-angle task with its δ*
+and a procedural 2-D generator with the same interface (the R² latent readouts, eq. 23–26, are
+analysis: :mod:`robustssl.evaluation.causal_readout`)."""
 
 from robustssl.data.causal.generate import (
     SHAPES,
@@ -16,7 +17,6 @@ from robustssl.data.causal.layout import (
     CausalData,
     load_causal3dident,
 )
-from robustssl.data.causal.readout import fit_linear_readout, linear_readout_r2, r2_score
 from robustssl.data.causal.task import (
     SPOTLIGHT_TASK,
     IntervalTask,
@@ -33,11 +33,8 @@ __all__ = [
     "SPOTLIGHT_TASK",
     "CausalData",
     "IntervalTask",
-    "fit_linear_readout",
     "generate_scenes",
-    "linear_readout_r2",
     "load_causal3dident",
-    "r2_score",
     "relabel",
     "render_scenes",
     "render_units",

@@ -132,5 +132,7 @@ def color_jitter(
 ) -> Tensor:
     """Apply ColorJitter to each sample with probability ``p``; returns a new tensor in [0, 1]."""
     check_images(x)
-    params = sample_jitter_params(x.shape[0], brightness, contrast, saturation, hue, p, generator)
+    params = sample_jitter_params(
+        x.shape[0], brightness, contrast, saturation=saturation, hue=hue, p=p, generator=generator
+    )
     return apply_color_jitter_(x.clone(), params)

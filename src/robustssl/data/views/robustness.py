@@ -68,7 +68,13 @@ class RobustnessViews:
         cfg, n = self.config, x.shape[0]
         top, left, flip = sample_translate_flip(n, cfg.padding, cfg.hflip_p, generator)
         jitter = sample_jitter_params(
-            n, cfg.brightness, cfg.contrast, cfg.saturation, cfg.hue, 1.0, generator
+            n,
+            cfg.brightness,
+            cfg.contrast,
+            saturation=cfg.saturation,
+            hue=cfg.hue,
+            p=1.0,
+            generator=generator,
         )
         angle = uniform(n, -cfg.degrees, cfg.degrees, generator, torch.float64)
         return RobustnessParams(top, left, flip, jitter, angle)
@@ -94,4 +100,3 @@ class RobustnessViews:
 
     def __repr__(self) -> str:
         return f"RobustnessViews({self.config!r})"
-

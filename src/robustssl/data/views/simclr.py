@@ -67,7 +67,13 @@ class SimCLRViews:
         boxes = sample_crop_boxes(n, height, width, cfg.crop_scale, cfg.crop_ratio, generator)
         flip = bernoulli(n, cfg.hflip_p, generator)
         jitter = sample_jitter_params(
-            n, cfg.brightness, cfg.contrast, cfg.saturation, cfg.hue, cfg.jitter_p, generator
+            n,
+            cfg.brightness,
+            cfg.contrast,
+            saturation=cfg.saturation,
+            hue=cfg.hue,
+            p=cfg.jitter_p,
+            generator=generator,
         )
         gray = bernoulli(n, cfg.grayscale_p, generator)
         if cfg.blur_p > 0:

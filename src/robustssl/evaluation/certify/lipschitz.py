@@ -26,6 +26,7 @@ import copy
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -33,7 +34,6 @@ import torch.nn.functional as F
 from scipy.sparse.linalg import LinearOperator, eigsh
 from torch import Tensor, nn
 
-from robustssl.data.causal.task import IntervalTask
 from robustssl.models.normalize import Normalize
 from robustssl.utils import make_generator
 
@@ -134,10 +134,10 @@ def _conv_op(conv: nn.Conv2d) -> Callable[[Tensor], Tensor]:
         x,
         w,
         None,
-        conv.stride,
-        conv.padding,
-        conv.dilation,
-        conv.groups,
+        stride=conv.stride,
+        padding=conv.padding,
+        dilation=conv.dilation,
+        groups=conv.groups,
     )
 
 
@@ -153,7 +153,13 @@ def layer_factor(name: str, module: nn.Module, in_shape: tuple[int, ...], seed: 
         ones = torch.ones((1, *in_shape), dtype=torch.float64)
         w = module.weight.detach().double().abs()
         rows = F.conv2d(
-            ones, w, None, module.stride, module.padding, module.dilation, module.groups
+            ones,
+            w,
+            None,
+            stride=module.stride,
+            padding=module.padding,
+            dilation=module.dilation,
+            groups=module.groups,
         )
         return LayerFactor(name, kind, spectral_norm(op, in_shape, seed=seed), float(rows.max()))
     if isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
@@ -236,9 +242,16 @@ def certified_radius(delta_star: float, lipschitz: float) -> float:
     return math.inf if lipschitz == 0 else delta_star / lipschitz
 
 
-def certified_radii(
-    values: Tensor, targets: Tensor, task: IntervalTask, lipschitz: float
-) -> Tensor:
+class FixedHead(Protocol):
+    """A fixed classification head on a regressed scalar and each value's distance to its nearest
+    decision boundary (e.g. :class:`robustssl.data.causal.IntervalTask`)."""
+
+    def head(self, value: Tensor) -> Tensor: ...
+
+    def margin(self, value: Tensor) -> Tensor: ...
+
+
+def certified_radii(values: Tensor, targets: Tensor, task: FixedHead, lipschitz: float) -> Tensor:
     """Per-sample form of eq. 20–22: a regressed value f(x) that the fixed head classifies
     correctly stays so for every ‖r‖ < margin(f(x))/λ; 0 where the head is already wrong."""
     if values.shape != targets.shape:

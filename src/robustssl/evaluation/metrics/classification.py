@@ -1,6 +1,7 @@
-"""Classification metrics on tensors: top-1 / top-k, confusion matrix, multiclass MCC, per-class
-accuracy (seed 002 §5.3: Top1/Top5, the N×N confusion matrix with true classes as rows and
-predictions as columns, and the multiclass Matthews correlation coefficient of eq. 5.2).
+"""``classification``: top-1 / top-k, confusion matrix, multiclass MCC and per-class accuracy
+(seed 002 §5.3: Top1/Top5, the N×N confusion matrix with true classes as rows and predictions as
+columns, and the multiclass Matthews correlation coefficient of eq. 5.2), on the clean points and
+on PGD points per threat model; the suite's registry entry is at the end.
 
 Every function takes predictions (int64 class indices, (N,)) or logits ((N, K) floats) and int64
 targets (N,) on any device and returns Python numbers or CPU tensors. Bad input (shapes that do
@@ -15,6 +16,12 @@ from typing import Any
 
 import torch
 from torch import Tensor
+
+from robustssl.evaluation.metrics.registry import Metric, MetricRun, register_metric
+from robustssl.evaluation.records import EvalRecord, RecordContext
+
+# the records of the suite's ``classification`` metric, clean and on PGD data
+SCORES = ("top1", "top5", "mcc", "per_class_accuracy", "confusion_matrix")
 
 
 def _check_targets(targets: Tensor, n: int, num_classes: int) -> Tensor:
@@ -198,3 +205,43 @@ class ClassificationMetrics:
             "confusion_matrix": self.confusion.tolist(),
             "per_class_accuracy": [None if math.isnan(a) else a for a in self.per_class.tolist()],
         }
+
+
+def classification_records(
+    logits: Tensor,
+    y: Tensor,
+    num_classes: int,
+    ctx: RecordContext,
+    tags: dict[str, Any],
+    **kw: Any,
+) -> list[EvalRecord]:
+    """top-1, top-5, MCC, per-class accuracy and the confusion matrix (seed 002 §5.3) as
+    records, from :class:`ClassificationMetrics`."""
+    metrics = ClassificationMetrics.from_logits(logits, y, num_classes).to_dict()
+    return [ctx.record(k, metrics[k], len(y), tags=dict(tags), **kw) for k in SCORES]
+
+
+def _clean(run: MetricRun) -> list[EvalRecord]:
+    logits = run.runner.logits(run.runner.x)
+    return classification_records(logits, run.runner.y, run.classes, run.ctx, {"data": "clean"})
+
+
+def _per_threat(run: MetricRun, norm: str, eps: float) -> list[EvalRecord]:
+    """The same metrics on PGD-attacked data (seed 002 §5.3)."""
+    runner = run.runner
+    logits = runner.logits(runner.x_adv("pgd", norm, eps))
+    config = runner.attack_config("pgd", norm, eps)
+    kw = {"norm": norm, "eps": eps, "attack": "pgd", "attack_config": config}
+    return classification_records(logits, runner.y, run.classes, run.ctx, {"data": "pgd"}, **kw)
+
+
+CLASSIFICATION = register_metric(
+    Metric(
+        key="classification",
+        records=SCORES,
+        percent=("top1", "top5"),
+        needs_threat=False,
+        clean=_clean,
+        per_threat=_per_threat,
+    )
+)
