@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from robustssl.attacks.checks import LARGE_EPS_HINT
 from robustssl.attacks.step_size import StepRule
 from robustssl.attacks.threat import canonical_norm
+from robustssl.utils.loggers import LoggerName
 
 ATTACK_NAMES = ("fgsm", "pgd", "apgd-ce", "apgd-dlr", "apgd-t", "fab-t", "square", "aa")
 BREAKDOWN_ATTACKS = ("fgsm", "pgd", "apgd-ce", "apgd-dlr", "aa")  # seed 000 Figure 14
@@ -199,6 +200,7 @@ class EvaluateConfig(_Strict):
     seed: int = 0
     device: str = "auto"
     progress: bool = True
+    logger: LoggerName | None = None  # the final metrics to csv/tensorboard/wandb too
     data: DataConfig = DataConfig()
     threats: dict[str, ThreatConfig] = {"Linf": ThreatConfig(eps=8 / 255)}
     metrics: list[str] = ["sa", "ra", "aa", "curve", "breakdown", "classification"]

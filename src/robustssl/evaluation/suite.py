@@ -12,6 +12,7 @@ comes back as :class:`~robustssl.evaluation.records.EvalRecord` s.
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -152,7 +153,8 @@ def evaluate(
     for norm, threat in cfg.threats.items():
         result.records += _threat_records(runner, ctx, cfg, classes, norm, threat.eps)
         if cfg.diagnostics.enabled:
-            findings = _diagnostics(runner, cfg, norm, threat.eps)
+            with runner.step(f"gradient-masking diagnostics {norm}"):
+                findings = _diagnostics(runner, cfg, norm, threat.eps)
             result.findings[norm] = findings
             result.records += diagnostic_records(findings, ctx, norm, threat.eps, runner.n, cfg)
         if "representation" in cfg.metrics and cfg.representation.tsne_layers:
@@ -338,6 +340,16 @@ def _checked(source: Source, model: nn.Module) -> Source:
     return load
 
 
+def _finding_line(r: EvalRecord) -> str:
+    """``[warning] zero_gradients (Linf, ε=0.03137): <what was seen and the fix>``, wrapped."""
+    head = f"[{r.info.get('severity', '?')}] {r.attack} ({r.norm}, ε={r.eps:.4g})"
+    message = str(r.info.get("message") or "").strip()
+    text = f"{head}: {message}" if message else head
+    return textwrap.fill(
+        text, 100, initial_indent="  ", subsequent_indent="      ", break_on_hyphens=False
+    )
+
+
 def format_summary(records: list[EvalRecord]) -> str:
     """A plain-text table of the scalar records: accuracies in %, each number with the tag of the
     attack that produced it and its n; the header says which points were evaluated (SA here is
@@ -353,7 +365,7 @@ def format_summary(records: list[EvalRecord]) -> str:
     diag = []
     for r in records:
         if r.metric == "diagnostic":
-            diag.append(f"  [{r.info.get('severity', '?')}] {r.attack} ({r.norm}, ε={r.eps:.4g})")
+            diag.append(_finding_line(r))
             continue
         if not isinstance(r.value, (int, float)):
             continue

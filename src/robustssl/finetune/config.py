@@ -16,6 +16,7 @@ from robustssl.attacks.step_size import StepRule, pgd_step_size
 from robustssl.data import UnknownDatasetError, dataset_names, get_info
 from robustssl.finetune.protocols import PROTOCOLS, get_protocol
 from robustssl.models import available_backbones
+from robustssl.utils.loggers import LoggerName
 
 
 def parse_fraction(value: Any) -> Any:
@@ -229,6 +230,7 @@ class FinetuneConfig(_Strict):
     output_dir: str = "runs"
     device: str = "auto"
     progress_bar: bool = True
+    logger: LoggerName | None = None  # per-epoch metrics to csv/tensorboard/wandb too
     channels_last: bool = True
     pretrained: str | None = None
     model: ModelConfig | None = None

@@ -49,6 +49,7 @@ from robustssl.models import save_classifier
 from robustssl.runs import RunDir
 from robustssl.utils import resolve_device, seed_everything
 from robustssl.utils.allocator import keep_freed_memory_in_heap
+from robustssl.utils.loggers import MetricsLogger, check_logger, open_logger
 
 EpochCallback = Callable[[int, dict[str, float]], None]
 
@@ -175,23 +176,42 @@ def _finetune_locked(
         if run.finetune_state.is_file():
             read_state(run.finetune_state)  # a damaged state is an error before any compute
     warn_if_test_selection(cfg.select)
+    check_logger(cfg.logger, "finetuning")  # a missing package: before any compute
     device = resolve_device(cfg.device)
     if device.type == "cpu":
         keep_freed_memory_in_heap()
     s = _setup(cfg, device)
     if not resume:
         run.create(cfg.model_dump(mode="json"))  # only now, after every check
+    logger = open_logger(cfg.logger, run.path, cfg.name, "finetuning")
+    if logger is not None:
+        logger.log_hyperparams(cfg.model_dump(mode="json"))
+        callbacks = [*callbacks, _log_epoch(logger)]
     try:
         progress = _train(cfg, s, run, resume, callbacks)
     except FloatingPointError as err:
         run.write_summary({"status": "failed", "error": str(err)})
+        if logger is not None:
+            logger.close("failed")
         raise
     metrics = _final_metrics(cfg, s, _selected_row(cfg, s, run, progress["rows"]))
+    if logger is not None:
+        logger.log_metrics({f"final/{k}": v for k, v in metrics.items()}, progress["epoch"])
+        logger.close()
     save_classifier(s.model.classifier, s.model.spec, run.classifier, _metadata(cfg, s, metrics))
     summary = {"status": "complete", "clean_accuracy": metrics["clean_accuracy"]}
     summary["select"] = {"rule": cfg.select.rule, "epoch": metrics.get("selected_epoch")}
     run.write_summary({**summary, "train_seconds": progress["seconds"], "metrics": metrics})
     return FinetuneResult(run.path, metrics, progress["seconds"])
+
+
+def _log_epoch(logger: MetricsLogger) -> EpochCallback:
+    """Each finished epoch's row (loss, accuracies, lr) to ``logger``, at step = epoch."""
+
+    def log(epoch: int, row: dict[str, float]) -> None:
+        logger.log_metrics({k: v for k, v in row.items() if k != "epoch"}, epoch + 1)
+
+    return log
 
 
 def _train(

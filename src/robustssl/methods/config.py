@@ -12,6 +12,7 @@ from robustssl.data.views import RobustnessViewConfig, SimCLRViewConfig, ViewCon
 from robustssl.methods.adversary import AdversaryConfig
 from robustssl.methods.optim import OptimConfig
 from robustssl.models import available_backbones
+from robustssl.utils.loggers import LoggerName
 
 
 class _Strict(BaseModel):
@@ -441,6 +442,8 @@ class TrainerConfig(_Strict):
     log_every_n_steps: int = Field(20, gt=0)
     deterministic: bool | None = None  # None: True on CPU, False on GPU
     progress_bar: bool = True
+    # next to the CSV logs every run keeps (metrics.csv); robustssl.utils.loggers
+    logger: LoggerName = "tensorboard"
 
 
 class MonitorConfig(_Strict):
