@@ -7,6 +7,8 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+from robustssl.cli.smoke_option import add_smoke_option, banner, smoke_config
+
 
 class _OverridesAnywhere(argparse.ArgumentParser):
     """Collects ``key=value`` overrides wherever they are: argparse fills a ``nargs="*"``
@@ -41,6 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--print-config", action="store_true", help="print the resolved config and exit"
     )
+    add_smoke_option(parser)
     parser.set_defaults(handler=run)
     parser.__class__ = type("EvaluateParser", (_OverridesAnywhere, type(parser)), {})
 
@@ -51,11 +54,13 @@ def run(args: argparse.Namespace) -> int:
     from robustssl.evaluation.suite import format_summary
     from robustssl.utils.config import load_config
 
-    cfg = load_config(args.config, EvaluateConfig, args.overrides)
+    cfg = smoke_config("evaluate", load_config(args.config, EvaluateConfig, args.overrides), args)
     if args.print_config:
         print(json.dumps(cfg.model_dump(mode="json"), indent=2))
         return 0
     done = evaluate_checkpoint(args.target, cfg)
     print(format_summary(done.result.records))
     print(f"wrote {done.records_path}")
+    if any(r.tags.get("smoke") for r in done.result.records):
+        print(banner())
     return 0

@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from robustssl.cli.smoke_option import add_smoke_option, banner, smoke_config
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -28,6 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--print-config", action="store_true", help="print the resolved config and exit"
     )
+    add_smoke_option(parser)
     parser.set_defaults(handler=run)
 
 
@@ -35,12 +38,14 @@ def run(args: argparse.Namespace) -> int:
     from robustssl.finetune import FinetuneConfig, finetune
     from robustssl.utils.config import load_config
 
-    cfg = load_config(args.config, FinetuneConfig, args.overrides)
+    cfg = smoke_config("finetune", load_config(args.config, FinetuneConfig, args.overrides), args)
     if args.print_config:
         print(json.dumps(cfg.model_dump(mode="json"), indent=2))
         return 0
     result = finetune(cfg, resume=args.resume)
     print(format_finetune_result(result.run_dir, result.metrics, result.seconds))
+    if json.loads((result.run_dir / "summary.json").read_text()).get("smoke"):
+        print(banner())
     return 0
 
 

@@ -198,6 +198,7 @@ class EvaluateConfig(_Strict):
 
     name: str = "default"
     seed: int = 0
+    smoke: bool = False  # shrunk by --smoke (robustssl.runs.smoke): never a result
     device: str = "auto"
     progress: bool = True
     logger: LoggerName | None = None  # the final metrics to csv/tensorboard/wandb too

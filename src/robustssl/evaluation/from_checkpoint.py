@@ -159,6 +159,9 @@ def evaluate_checkpoint(target: str | Path, cfg: EvaluateConfig) -> CheckpointEv
     shape = tuple(expected) if expected is not None else None
     with DirLock(out_dir, "evaluation folder", stop_note="the evaluation starts over when rerun"):
         result = evaluate(model, x, y, cfg, ctx, data.num_classes, shape)
+        if cfg.smoke or _get(meta, "smoke"):  # never mistaken for a result (runs.smoke)
+            for record in result.records:
+                record.tags = {**record.tags, "smoke": True}
         records_path = write_records(out_dir / RECORDS, result.records)
         for key, arrays in result.tsne.items():
             tsne = out_dir / f"tsne_{key.replace('/', '_')}.npz"

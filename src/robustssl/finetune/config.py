@@ -228,6 +228,7 @@ class FinetuneConfig(_Strict):
     name: str = Field("finetune", pattern=r"^[A-Za-z0-9_.\-]+$")
     seed: int = 0
     output_dir: str = "runs"
+    smoke: bool = False  # shrunk by --smoke (robustssl.runs.smoke): never a result
     device: str = "auto"
     progress_bar: bool = True
     logger: LoggerName | None = None  # per-epoch metrics to csv/tensorboard/wandb too

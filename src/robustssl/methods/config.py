@@ -464,6 +464,7 @@ class PretrainConfig(_Strict):
     name: str = Field("run", pattern=r"^[A-Za-z0-9_.\-]+$")
     seed: int = 0
     output_dir: str = "runs"
+    smoke: bool = False  # shrunk by --smoke (robustssl.runs.smoke): never a result
     data: DataConfig = DataConfig()
     model: ModelConfig = ModelConfig()
     method: MethodConfig = SimCLRConfig()

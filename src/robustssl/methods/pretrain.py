@@ -26,7 +26,7 @@ from robustssl.methods.monitor import KNNProbeMonitor
 from robustssl.methods.progress_bar import progress_bar
 from robustssl.methods.registry import METHODS, build_method
 from robustssl.models import build_encoder
-from robustssl.runs import RunDir, Terminated
+from robustssl.runs import RunDir, Terminated, smoke
 from robustssl.runs.signals import signal_handlers_kept
 from robustssl.utils import seed_everything
 from robustssl.utils.allocator import keep_freed_memory_in_heap
@@ -103,6 +103,9 @@ def load_data(cfg: PretrainConfig, device: torch.device) -> tuple[ImageDataset, 
         ) from None
     if d.label_fraction < 1:
         train = train.label_fraction(d.label_fraction, seed=cfg.seed)
+    if cfg.smoke:  # the smoke preset's subsets (robustssl.runs.smoke)
+        train = smoke.subset(train, smoke.TRAIN_SAMPLES, cfg.seed)
+        evaluation = smoke.subset(evaluation, smoke.EVAL_SAMPLES, cfg.seed)
     return train, evaluation
 
 
@@ -316,5 +319,6 @@ def _pretrain_locked(
         save_weights(module.method.export_encoder(), run.encoder_weights, meta)
         save_weights(module, run.method_weights, meta)
         run.merge_metrics()
-        run.write_summary({"status": "complete", "metrics": metrics, "train_seconds": seconds})
+        summary = {"status": "complete", "metrics": metrics, "train_seconds": seconds}
+        run.write_summary({**summary, **({"smoke": True} if cfg.smoke else {})})
     return PretrainResult(run.path, metrics, seconds)
