@@ -158,3 +158,22 @@ def test_one_quickstart_time_everywhere(capsys: pytest.CaptureFixture[str]) -> N
     with pytest.raises(SystemExit):
         main(["--help"])
     assert QUICKSTART_TIME in " ".join(capsys.readouterr().out.split())
+
+
+def test_study_progress_is_plain_lines(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from robustssl.experiments.progress import StudyBar
+
+    monkeypatch.setenv(progress.ENV, "plain")
+    bar = StudyBar("tiny", total=3, done=1)
+    bar.running("pretrain sup [seed=0]")
+    bar.advance()
+    bar.running("finetune slf [seed=0]")
+    bar.advance()
+    bar.close()
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "study tiny [1/3]: running pretrain sup [seed=0]"
+    assert lines[1] == "study tiny [2/3]: running finetune slf [seed=0]"
+    assert lines[2].startswith("study tiny [3/3]: finished after ")
+    assert len(lines) == 3 and not any("\r" in line or "|" in line for line in lines)
