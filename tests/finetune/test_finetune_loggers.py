@@ -142,3 +142,26 @@ def test_wandb_logger_wiring(tmp_path: Path) -> None:
     assert logger._wandb_init["project"] == "robustssl"
     assert logger._wandb_init["name"] == "my-run"
     assert Path(logger.save_dir or "") == tmp_path / "run"
+
+
+def test_missing_tensorboard_is_named_and_csv_needs_none(tmp_path: Path) -> None:
+    from test_optional_deps import run_without
+
+    res = run_without(
+        f"""
+        import contextlib, io, json
+        from robustssl.cli import main
+        from robustssl.utils.loggers import check_logger
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            code = main(["pretrain", "--config", "fashion_mnist/simclr", "trainer.max_epochs=1",
+                         "output_dir={tmp_path}/runs"])
+        check_logger("csv", "pretraining")  # needs Lightning only
+        print(json.dumps({{"code": code, "err": err.getvalue()}}))
+        """,
+        blocked=("tensorboard", "tensorboardX"),
+    )
+    assert res["code"] == 2 and "Traceback" not in res["err"]
+    assert "logger=tensorboard needs tensorboard" in res["err"]
+    assert "robustssl[train]" in res["err"]
+    assert not (tmp_path / "runs").exists()
