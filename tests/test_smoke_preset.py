@@ -139,3 +139,10 @@ def test_smoke_study_goes_to_its_own_dir_and_is_marked(
     records = list(smoked.glob("runs/finetune/*/evaluation/*/records.json"))
     assert records
     assert all(r.tags.get("smoke") for p in records for r in read_records(p))
+    from robustssl.experiments.report import SMOKE_NOTE, build_report
+
+    report = build_report(smoked)
+    assert SMOKE_NOTE in report.index.read_text()
+    assert report.tables and all(t.title.startswith("[SMOKE RUN]") for t in report.tables)
+    for table in report.tables:
+        assert SMOKE_NOTE in (report.out_dir / "tables" / f"{table.name}.md").read_text()
