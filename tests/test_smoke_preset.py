@@ -55,9 +55,7 @@ def test_shrinks_the_shipped_finetune_and_evaluation_configs() -> None:
 
 def test_smoke_is_part_of_a_run_identity() -> None:
     dump = PretrainConfig().model_dump(mode="json")
-    assert identity_config("pretrain", dump) != identity_config(
-        "pretrain", {**dump, "smoke": True}
-    )
+    assert identity_config("pretrain", dump) != identity_config("pretrain", {**dump, "smoke": True})
     with pytest.raises(ValueError, match="unknown run kind"):
         smoke.shrink("train", {})
 

@@ -88,8 +88,7 @@ def stage_state(kind: str, path: Path) -> State:
 
     Done means: pretraining — ``summary.json`` says "complete" and ``encoder.safetensors``
     exists; finetuning — the same with ``classifier.safetensors``; evaluation —
-    ``records.json`` and the ``config.json`` written after it (and, with ``logger`` set, that
-logger's folder of the final metrics). A run directory with a
+    ``records.json`` and the ``config.json`` written after it. A run directory with a
     ``config.json`` but not done was interrupted."""
     path = Path(path)
     if kind == "evaluate":

@@ -119,8 +119,10 @@ def subset(data: D, cap: int, seed: int) -> D:
 
 def smoke_study_dir(study_dir: Path) -> Path:
     """Where a smoke study goes: next to the real one, never inside it."""
-    return study_dir if study_dir.name.endswith(SUFFIX) else study_dir.with_name(
-        study_dir.name + SUFFIX
+    return (
+        study_dir
+        if study_dir.name.endswith(SUFFIX)
+        else study_dir.with_name(study_dir.name + SUFFIX)
     )
 
 

@@ -97,7 +97,8 @@ class MetricsLogger:
     def log_metrics(self, metrics: Mapping[str, Any], step: int) -> None:
         """The numeric entries of ``metrics`` at ``step`` (others are left out)."""
         numbers = {
-            k: float(v) for k, v in metrics.items()
+            k: float(v)
+            for k, v in metrics.items()
             if isinstance(v, (int, float)) and not isinstance(v, bool)
         }
         if numbers:
