@@ -99,7 +99,7 @@ def test_smoke_runs_of_shipped_configs_are_marked(
     args += [f"pretrained={pre}", f"data.root={root}", f"output_dir={out}", "name=ft"]
     assert main([*args, "data.batch_size=64", "data.label_fraction=1.0"]) == 0
     printed = capsys.readouterr()
-    assert "SMOKE RUN" in printed.out
+    assert "SMOKE RUN" in printed.out and "on a smoke subset of the test set" in printed.out
     ft_summary = json.loads((out / "ft" / "summary.json").read_text())
     assert ft_summary["smoke"] is True and ft_summary["metrics"]["epoch"] == 1
     assert ft_summary["metrics"]["train_samples"] <= smoke.TRAIN_SAMPLES + 10

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 from robustssl.cli.smoke_option import add_smoke_option, banner, smoke_config
@@ -43,20 +44,25 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(cfg.model_dump(mode="json"), indent=2))
         return 0
     result = finetune(cfg, resume=args.resume)
-    print(format_finetune_result(result.run_dir, result.metrics, result.seconds))
-    if json.loads((result.run_dir / "summary.json").read_text()).get("smoke"):
+    smoke = bool(json.loads((result.run_dir / "summary.json").read_text()).get("smoke"))
+    print(format_finetune_result(result.run_dir, result.metrics, result.seconds, smoke=smoke))
+    if smoke:
         print(banner())
     return 0
 
 
-def format_finetune_result(run_dir: Path, metrics: dict[str, object], seconds: float) -> str:
+def format_finetune_result(
+    run_dir: Path, metrics: Mapping[str, object], seconds: float, *, smoke: bool = False
+) -> str:
     """The finished run: its clean accuracy labelled as measured on the full test set (not the
-    first n points `robustssl evaluate` calls SA), then the other metrics."""
+    first n points `robustssl evaluate` calls SA; a smoke run's subset of it), then the other
+    metrics."""
     from robustssl.cli.show import format_metrics
 
     clean, points = metrics.get("clean_accuracy"), metrics.get("test_samples", "all")
     others = format_metrics({k: v for k, v in metrics.items() if k != "clean_accuracy"})
     head = f"run {run_dir}: "
     if isinstance(clean, float):
-        head += f"clean accuracy {100 * clean:.2f}% on the full test set ({points} points); "
+        where = "a smoke subset of the test set" if smoke else "the full test set"
+        head += f"clean accuracy {100 * clean:.2f}% on {where} ({points} points); "
     return f"{head}{others} ({seconds:.0f} s of training)"
