@@ -154,3 +154,22 @@ def test_finetune_label_separates_variants_of_one_protocol(tmp_path: Path) -> No
     methods = {s.labels["method"] for s in plan.of_kind("finetune")}
     pre = {s.labels["method"] for s in plan.of_kind("pretrain")}
     assert methods == pre | {f"{m} · B" for m in pre}
+
+
+# sha256 of the sorted stage ids of configs/reproduce/seed001_table1_fmnist.yaml as planned before
+# the config owners moved, the smoke flag and the loggers were added (a study in progress kept its
+# stages). A config change that alters the numbers changes ids on purpose: then update this digest
+# and say so in CHANGELOG.md (earlier runs will not be reused).
+SEED001_FMNIST_IDS = "99f739b2e803cb001e2f5bd79228b25d44629b457446bb9ac624499ed78b2467"
+
+
+def test_shipped_study_keeps_its_stage_ids() -> None:
+    import hashlib
+
+    from robustssl.experiments.plan import expand
+
+    file = REPO / "configs" / "reproduce" / "seed001_table1_fmnist.yaml"
+    plan = expand(load_experiment(file, ("study_dir=/tmp/ids-only",)))
+    ids = "\n".join(sorted(s.id for s in plan))
+    assert len(plan) == 246
+    assert hashlib.sha256(ids.encode()).hexdigest() == SEED001_FMNIST_IDS

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from robustssl.evaluation.config import EvaluateConfig
 
+from robustssl.cli.smoke_option import add_smoke_option, banner, smoke_config
+
 
 class _OverridesAnywhere(argparse.ArgumentParser):
     """Collects ``key=value`` overrides wherever they are: argparse fills a ``nargs="*"``
@@ -70,6 +72,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--print-config", action="store_true", help="print the resolved config and exit"
     )
+    add_smoke_option(parser)
     parser.set_defaults(handler=run)
     parser.__class__ = type("EvaluateParser", (_OverridesAnywhere, type(parser)), {})
 
@@ -83,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     target = args.target
     if target is not None and "=" in str(target) and not target.exists():
         args.overrides, args.target = [str(target), *args.overrides], None  # --model: no target
-    cfg = load_config(args.config, EvaluateConfig, args.overrides)
+    cfg = smoke_config("evaluate", load_config(args.config, EvaluateConfig, args.overrides), args)
     if args.print_config:
         print(json.dumps(cfg.model_dump(mode="json"), indent=2))
         return 0
@@ -99,6 +102,8 @@ def run(args: argparse.Namespace) -> int:
     done = evaluate_checkpoint(args.target, cfg)
     print(format_summary(done.result.records))
     print(f"wrote {done.records_path}")
+    if any(r.tags.get("smoke") for r in done.result.records):
+        print(banner())
     return 0
 
 

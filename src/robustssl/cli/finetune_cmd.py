@@ -7,6 +7,8 @@ import json
 from collections.abc import Mapping
 from pathlib import Path
 
+from robustssl.cli.smoke_option import add_smoke_option, banner, smoke_config
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -29,6 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--print-config", action="store_true", help="print the resolved config and exit"
     )
+    add_smoke_option(parser)
     parser.set_defaults(handler=run)
 
 
@@ -36,23 +39,30 @@ def run(args: argparse.Namespace) -> int:
     from robustssl.finetune import FinetuneConfig, finetune
     from robustssl.utils.config import load_config
 
-    cfg = load_config(args.config, FinetuneConfig, args.overrides)
+    cfg = smoke_config("finetune", load_config(args.config, FinetuneConfig, args.overrides), args)
     if args.print_config:
         print(json.dumps(cfg.model_dump(mode="json"), indent=2))
         return 0
     result = finetune(cfg, resume=args.resume)
-    print(format_finetune_result(result.run_dir, result.metrics, result.seconds))
+    smoke = bool(json.loads((result.run_dir / "summary.json").read_text()).get("smoke"))
+    print(format_finetune_result(result.run_dir, result.metrics, result.seconds, smoke=smoke))
+    if smoke:
+        print(banner())
     return 0
 
 
-def format_finetune_result(run_dir: Path, metrics: Mapping[str, object], seconds: float) -> str:
+def format_finetune_result(
+    run_dir: Path, metrics: Mapping[str, object], seconds: float, *, smoke: bool = False
+) -> str:
     """The finished run: its clean accuracy labelled as measured on the full test set (not the
-    first n points `robustssl evaluate` calls SA), then the other metrics."""
+    first n points `robustssl evaluate` calls SA; a smoke run's subset of it), then the other
+    metrics."""
     from robustssl.cli.show import format_metrics
 
     clean, points = metrics.get("clean_accuracy"), metrics.get("test_samples", "all")
     others = format_metrics({k: v for k, v in metrics.items() if k != "clean_accuracy"})
     head = f"run {run_dir}: "
     if isinstance(clean, float):
-        head += f"clean accuracy {100 * clean:.2f}% on the full test set ({points} points); "
+        where = "a smoke subset of the test set" if smoke else "the full test set"
+        head += f"clean accuracy {100 * clean:.2f}% on {where} ({points} points); "
     return f"{head}{others} ({seconds:.0f} s of training)"

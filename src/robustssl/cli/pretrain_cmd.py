@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from robustssl.cli.smoke_option import add_smoke_option, banner, smoke_config
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -27,6 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--print-config", action="store_true", help="print the resolved config and exit"
     )
+    add_smoke_option(parser)
     parser.set_defaults(handler=run)
 
 
@@ -35,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from robustssl.methods import PretrainConfig, pretrain
     from robustssl.utils.config import load_config
 
-    cfg = load_config(args.config, PretrainConfig, args.overrides)
+    cfg = smoke_config("pretrain", load_config(args.config, PretrainConfig, args.overrides), args)
     if args.print_config:
         print(json.dumps(cfg.model_dump(mode="json"), indent=2))
         return 0
@@ -44,4 +47,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"run {result.run_dir} is already complete; nothing was changed")
     shown = format_metrics(result.metrics)
     print(f"run {result.run_dir}: {shown} ({result.seconds:.0f} s of training)")
+    if cfg.smoke:
+        print(banner())
     return 0

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from robustssl.cli.smoke_option import add_smoke_option, announce, banner
+
+if TYPE_CHECKING:
+    from robustssl.experiments.spec import Experiment
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
@@ -33,6 +39,7 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-estimate", action="store_true", help="--dry-run without the timing of a few steps"
     )
+    add_smoke_option(parser)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -54,9 +61,8 @@ def execute_study(experiment: Path, args: argparse.Namespace) -> tuple[int, Path
     from robustssl.experiments.dryrun import format_plan
     from robustssl.experiments.plan import expand
     from robustssl.experiments.runner import run_plan
-    from robustssl.experiments.spec import load_experiment
 
-    plan = expand(load_experiment(experiment, args.overrides))
+    plan = expand(load_study(experiment, args))
     if args.dry_run:
         print(format_plan(plan, estimate=not args.no_estimate))
         return 0, None
@@ -64,7 +70,24 @@ def execute_study(experiment: Path, args: argparse.Namespace) -> tuple[int, Path
     print(report.summary())
     for name, error in report.failed.items():
         print(f"  failed: {name}: {error.splitlines()[0] if error else ''}")
+    if plan.experiment.smoke:
+        print(banner())
     return report.exit_code, report.study_dir
+
+
+def load_study(experiment: Path, args: argparse.Namespace) -> Experiment:
+    """The experiment; with ``--smoke`` every stage shrunk (robustssl.runs.smoke) and the study
+    moved to ``<study_dir>-smoke``, announced on stderr."""
+    from dataclasses import replace
+
+    from robustssl.experiments.spec import load_experiment
+    from robustssl.runs.smoke import smoke_study_dir
+
+    exp = load_experiment(experiment, args.overrides)
+    if not getattr(args, "smoke", False):
+        return exp
+    announce()
+    return replace(exp, smoke=True, study_dir=smoke_study_dir(exp.study_dir))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ from robustssl.attacks.checks import LARGE_EPS_HINT
 from robustssl.attacks.step_size import StepRule
 from robustssl.attacks.threat import canonical_norm
 from robustssl.utils.config import StrictConfig, parse_fraction
+from robustssl.utils.loggers import LoggerName
 
 ATTACK_NAMES = ("fgsm", "pgd", "apgd-ce", "apgd-dlr", "apgd-t", "fab-t", "square", "aa")
 BREAKDOWN_ATTACKS = ("fgsm", "pgd", "apgd-ce", "apgd-dlr", "aa")  # seed 000 Figure 14
@@ -170,8 +171,10 @@ class EvaluateConfig(StrictConfig):
 
     name: str = "default"
     seed: int = 0
+    smoke: bool = False  # shrunk by --smoke (robustssl.runs.smoke): never a result
     device: str = "auto"
     progress: bool = True
+    logger: LoggerName | None = None  # the final metrics to csv/tensorboard/wandb too
     data: EvalDataConfig = EvalDataConfig()
     threats: dict[str, ThreatConfig] = Field(
         default_factory=lambda: {"Linf": ThreatConfig(eps=8 / 255)}

@@ -24,6 +24,7 @@ from robustssl.runs import DirLock, atomic_path, atomic_write_text
 from robustssl.runs.layout import CLASSIFIER, CONFIG_JSON, RECORDS, evaluation_dir
 from robustssl.utils import resolve_device
 from robustssl.utils.checkpoint import non_finite_keys
+from robustssl.utils.loggers import check_logger, open_logger
 
 CLASSIFIER_FILE = CLASSIFIER
 
@@ -99,9 +100,35 @@ def _size(value: Any) -> int | tuple[int, int] | None:
     return tuple(value) if isinstance(value, list) else value
 
 
+def logged_metrics(result: EvaluationResult) -> dict[str, float]:
+    """The scalar records as ``{"ra/Linf/0.03137/PGD-20 α=ε/4": 0.41, ...}`` for a logger."""
+    out: dict[str, float] = {}
+    for r in result.records:
+        if r.metric == "diagnostic" or isinstance(r.value, bool):
+            continue
+        if not isinstance(r.value, (int, float)):
+            continue
+        parts = [r.metric, r.norm, None if r.eps is None else f"{r.eps:.5g}"]
+        parts += [r.attack_tag if r.attack is not None else None]
+        parts += [f"{k}={v}" for k, v in sorted(r.tags.items())]
+        out["/".join(str(p) for p in parts if p is not None)] = float(r.value)
+    return out
+
+
+def _log_records(cfg: EvaluateConfig, out_dir: Path, name: str, result: EvaluationResult) -> None:
+    """The evaluation's config and final scalar metrics to ``cfg.logger`` (if set)."""
+    logger = open_logger(cfg.logger, out_dir, f"{name}-{cfg.name}", "evaluation")
+    if logger is None:
+        return
+    logger.log_hyperparams(cfg.model_dump(mode="json"))
+    logger.log_metrics(logged_metrics(result), step=0)
+    logger.close()
+
+
 def evaluate_checkpoint(target: str | Path, cfg: EvaluateConfig) -> CheckpointEvaluation:
     """Load, check, evaluate and write; see the module docstring."""
     path, base, name = resolve_target(target)
+    check_logger(cfg.logger, "evaluation")  # a missing package: before any compute
     device = resolve_device(cfg.device)
     model, spec, meta = load_classifier(path, device)
     if bad := non_finite_keys(model.state_dict()):
@@ -134,7 +161,11 @@ def evaluate_checkpoint(target: str | Path, cfg: EvaluateConfig) -> CheckpointEv
         result = evaluate(
             model, x, y, cfg=cfg, ctx=ctx, num_classes=data.num_classes, expected_shape=input_shape
         )
+        if cfg.smoke or _get(meta, "smoke"):  # never mistaken for a result (runs.smoke)
+            for record in result.records:
+                record.tags = {**record.tags, "smoke": True}
         records_path = write_evaluation(out_dir, cfg, result)
+        _log_records(cfg, out_dir, name, result)
     return CheckpointEvaluation(result, out_dir, records_path)
 
 

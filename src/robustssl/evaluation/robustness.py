@@ -21,6 +21,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -194,9 +195,18 @@ class AttackRunner:
 
     def _batches(self, desc: str) -> Iterator[tuple[int, Tensor, Tensor]]:
         starts = range(0, self.n, self.batch_size)
-        bar = tqdm(starts, desc=desc, disable=not self.progress or len(starts) < 2, leave=False)
+        # shown even for one batch: a single batch of a strong attack can take minutes
+        bar = tqdm(starts, desc=desc, disable=not self.progress, leave=False, unit="batch")
         for s in bar:
             yield s, self.x[s : s + self.batch_size], self.y[s : s + self.batch_size]
+
+    @contextmanager
+    def step(self, desc: str) -> Iterator[None]:
+        """Progress of one unbatched evaluation step (e.g. the diagnostics): start and end."""
+        bar = tqdm(total=1, desc=desc, disable=not self.progress, leave=False, unit="step")
+        yield  # no "done" line when the step raises
+        bar.update(1)
+        bar.close()
 
     def _batched(self, name: str, norm: str, eps: float) -> Tensor:
         attack = build_attack(name, self.model, norm, eps, self.params, self.seed)

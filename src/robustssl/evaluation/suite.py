@@ -12,6 +12,7 @@ PGD-attacked data, seed 002 §5.3; representation change and t-SNE, seed 000 Tab
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -97,6 +98,16 @@ def evaluate(
     return EvaluationResult(records, run.findings, run.tsne)
 
 
+def _finding_line(r: EvalRecord) -> str:
+    """``[warning] zero_gradients (Linf, ε=0.03137): <what was seen and the fix>``, wrapped."""
+    head = f"[{r.info.get('severity', '?')}] {r.attack} ({r.norm}, ε={r.eps:.4g})"
+    message = str(r.info.get("message") or "").strip()
+    text = f"{head}: {message}" if message else head
+    return textwrap.fill(
+        text, 100, initial_indent="  ", subsequent_indent="      ", break_on_hyphens=False
+    )
+
+
 def format_summary(records: list[EvalRecord]) -> str:
     """A plain-text table of the scalar records: accuracies in %, each number with the tag of the
     attack that produced it and its n; the header says which points were evaluated (SA here is
@@ -112,7 +123,7 @@ def format_summary(records: list[EvalRecord]) -> str:
     diag = []
     for r in records:
         if r.metric == "diagnostic":
-            diag.append(f"  [{r.info.get('severity', '?')}] {r.attack} ({r.norm}, ε={r.eps:.4g})")
+            diag.append(_finding_line(r))
             continue
         if not isinstance(r.value, (int, float)):
             continue

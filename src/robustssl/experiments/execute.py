@@ -13,13 +13,9 @@ checkpoint, the finetune state). A stage that fills the disk fails with a clear 
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 import traceback
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -31,13 +27,9 @@ from robustssl.runs.atomic import (
     remove_temp_files,
 )
 from robustssl.runs.layout import stage_state
+from robustssl.utils.quiet import quiet_lightning
 
 __all__ = ["StageOutcome", "StageTask", "execute", "stage_state", "worker_threads"]
-_LIGHTNING_NOISE = (
-    ".*smaller than the logging interval.*",
-    ".*isinstance.treespec, LeafSpec.*",
-    ".*does not have many workers.*",
-)
 
 
 @dataclass(frozen=True)
@@ -96,24 +88,6 @@ def _run_evaluate(task: StageTask) -> None:
 RUNNERS = {"pretrain": _run_pretrain, "finetune": _run_finetune, "evaluate": _run_evaluate}
 
 
-@contextmanager
-def _quiet_lightning() -> Iterator[None]:
-    """Lightning's per-run chatter (devices, logging interval, deprecations) would scroll the
-    study's progress bars away; real problems still raise. Restored afterwards."""
-    loggers = [logging.getLogger(n) for n in ("lightning.pytorch", "lightning.fabric")]
-    levels = [lg.level for lg in loggers]
-    with warnings.catch_warnings():
-        for message in _LIGHTNING_NOISE:
-            warnings.filterwarnings("ignore", message=message)
-        for lg in loggers:
-            lg.setLevel(logging.WARNING)
-        try:
-            yield
-        finally:
-            for lg, level in zip(loggers, levels, strict=True):
-                lg.setLevel(level)
-
-
 def _error_text(err: BaseException) -> str:
     """The error and the last frames of its traceback (what the store keeps)."""
     tail = traceback.format_exception(type(err), err, err.__traceback__)[-4:]
@@ -129,7 +103,7 @@ def execute(task: StageTask) -> StageOutcome:
         torch.set_num_threads(max(1, task.threads))
     start = time.perf_counter()
     try:
-        with _quiet_lightning():
+        with quiet_lightning():  # its per-run chatter would scroll the study's progress away
             RUNNERS[task.kind](task)
     except Exception as err:  # recorded in the store, the study goes on
         seconds = time.perf_counter() - start

@@ -37,6 +37,7 @@ from robustssl.experiments.spec import (
 from robustssl.finetune.config import FinetuneConfig
 from robustssl.finetune.protocols import get_protocol
 from robustssl.methods.config import PretrainConfig
+from robustssl.runs import smoke
 from robustssl.runs.compare import identity_config
 from robustssl.runs.layout import evaluation_dir, study_runs
 from robustssl.utils.config import ConfigError, validate_config
@@ -190,6 +191,14 @@ class _Expander:
         set_dotted(raw, flatten(getattr(self.cfg.defaults, kind), f"defaults.{kind}"), where)
         return set_dotted(raw, flatten(entry.overrides, f"{where}.overrides"), where)
 
+    def validated(
+        self, kind: str, model: type[BaseModel], raw: dict[str, Any], where: str
+    ) -> dict[str, Any]:
+        """The validated config dump; in a smoke study shrunk by the smoke rule (before the
+        stage id is computed, so smoke stages never share a run directory with real ones)."""
+        dump = _validate(model, raw, where)
+        return _validate(model, smoke.shrink(kind, dump), where) if self.exp.smoke else dump
+
     def remember(self, kind: str, entry: str, seed: int, stage: Stage) -> None:
         kept = self.plan.add(stage)
         found = self.runs.setdefault((kind, entry, seed), [])
@@ -209,7 +218,7 @@ class _Expander:
                     raw = set_dotted(self.base("pretrain", name, entry), list(point.items()), where)
                     raw, deps = self.resolve_refs(raw, seed, where)
                     raw.update(seed=seed, name="stage", output_dir=str(out_dir))
-                    dump = _validate(PretrainConfig, raw, where)
+                    dump = self.validated("pretrain", PretrainConfig, raw, where)
                     paths = {str(self.plan.get(d).path): d for d in deps}
                     digest = stage_hash("pretrain", semantic("pretrain", dump, paths), deps)
                     run_name = f"{name}-{digest[:HASH_CHARS]}"
@@ -294,7 +303,7 @@ class _Expander:
                 raw["protocol"] = protocol
             _set_adversary(raw, entry, where)
             raw.update(seed=seed, name="stage", output_dir=str(out_dir), pretrained=str(pre.path))
-            dump = _validate(FinetuneConfig, raw, where)
+            dump = self.validated("finetune", FinetuneConfig, raw, where)
             digest = stage_hash("finetune", semantic("finetune", dump, {}), (pre.id,))
             run_name = f"{pre.entry}-{dump['protocol']}-{digest[:HASH_CHARS]}"
             dump["name"] = run_name
@@ -332,7 +341,7 @@ class _Expander:
             if threat is not None:
                 raw["threats"] = {threat["norm"]: _threat_section(base, threat)}
             raw.update(seed=seed, name="stage")
-            dump = _validate(EvaluateConfig, raw, where)
+            dump = self.validated("evaluate", EvaluateConfig, raw, where)
             digest = stage_hash("evaluate", semantic("evaluate", dump, {}), (ft.id,))
             eval_name = f"{name}-{digest[:HASH_CHARS]}"
             dump["name"] = eval_name

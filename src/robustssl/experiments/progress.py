@@ -1,5 +1,6 @@
 """Progress of a study: one overall bar (stages done / total) on top, the running stage's own bar
-under it (SPEC.md §9: progress bars on every long loop).
+under it (SPEC.md §9: progress bars on every long loop); plain lines instead when the output is not
+a terminal (a log file, a pipe, CI).
 
 The stages' bars are tqdm bars with automatic positions (finetuning, evaluation), which tqdm
 places below the open overall bar, and Lightning's TQDMProgressBar (pretraining), which uses a
@@ -10,9 +11,11 @@ overall bar.
 from __future__ import annotations
 
 import sys
+import time
 from typing import Any
 
 from robustssl.utils.optional import MissingExtraError, missing_extra_message
+from robustssl.utils.progress import interactive
 
 try:
     import lightning as L
@@ -24,9 +27,14 @@ except ModuleNotFoundError as err:
 
 
 class StudyBar:
-    """The overall bar: ``total`` stages, ``done`` already complete; no-op when disabled."""
+    """The overall bar: ``total`` stages, ``done`` already complete; no-op when disabled. Outside
+    a terminal (robustssl.utils.progress.interactive) it writes plain lines instead: one when a
+    stage starts (``study NAME [3/20]: running <stage>``) and a last one with the total time."""
 
     def __init__(self, name: str, total: int, done: int = 0, enabled: bool = True) -> None:
+        self.name, self.total, self.done, self.enabled = name, total, done, enabled
+        self.plain = enabled and not interactive()
+        self.start = time.perf_counter()
         self.bar = tqdm(
             total=total,
             initial=done,
@@ -35,14 +43,20 @@ class StudyBar:
             bar_format="{desc}: {n_fmt}/{total_fmt} stages |{bar}| {elapsed}{postfix}",
             position=0,
             leave=True,
-            disable=not enabled,
+            disable=not enabled or self.plain,
             file=sys.stderr,
         )
 
+    def _line(self, text: str) -> None:
+        print(f"study {self.name} [{self.done}/{self.total}]: {text}", file=sys.stderr, flush=True)
+
     def running(self, text: str) -> None:
+        if self.plain:
+            self._line(f"running {text}")
         self.bar.set_postfix_str(text[:80], refresh=True)
 
     def advance(self, n: int = 1) -> None:
+        self.done += n
         self.bar.update(n)
 
     def write(self, text: str) -> None:
@@ -50,6 +64,8 @@ class StudyBar:
         self.bar.write(text, file=sys.stderr)
 
     def close(self) -> None:
+        if self.plain:
+            self._line(f"finished after {time.perf_counter() - self.start:.0f} s")
         self.bar.close()
 
 

@@ -16,7 +16,7 @@ import html
 import io
 import json
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -174,7 +174,7 @@ def build_report(study_dir: str | Path, out_dir: str | Path | None = None) -> Re
     out = Path(out_dir) if out_dir is not None else study / "report"
     with ResultsStore(study, create=False) as store:
         rows, stages = store.rows(), store.stages()
-        tables = seed_tables(rows)
+        tables = smoke_marked(seed_tables(rows), rows)
         fig_dir = out / "figures"
         figures = curve_figures(rows, fig_dir) + confusion_figures(rows, fig_dir)
         figures += tsne_figures(store, fig_dir) + stage_figures(store, fig_dir)
@@ -182,9 +182,29 @@ def build_report(study_dir: str | Path, out_dir: str | Path | None = None) -> Re
     (out / "records.csv").write_text(records_csv(rows))
     findings = [r for r in rows if r["metric"] == "diagnostic"]
     page = render_index(study, tables, figures, findings, stages, out)
+    if any(r.get("tags.smoke") for r in rows):
+        page = page.replace("<h1>", f'<p class="smoke"><strong>{SMOKE_NOTE}</strong></p><h1>', 1)
     index = out / "index.html"
     index.write_text(page)
     return Report(out, index, tables, figures, len(findings))
+
+
+SMOKE_NOTE = "SMOKE RUN (--smoke): a check that everything runs, NOT a result"
+
+
+def smoke_marked(tables: list[Table], rows: list[dict[str, Any]]) -> list[Table]:
+    """``tables`` whose titles and captions say SMOKE RUN when any record is a smoke run's
+    (robustssl.runs.smoke), so no exported table is taken for a result."""
+    if not any(r.get("tags.smoke") for r in rows):
+        return tables
+    return [
+        replace(
+            t,
+            title=f"[SMOKE RUN] {t.title}",
+            caption=f"{SMOKE_NOTE}. {t.caption}".strip(),
+        )
+        for t in tables
+    ]
 
 
 def _findings_html(findings: list[dict[str, Any]]) -> str:

@@ -249,6 +249,7 @@ class Experiment:
     config: ExperimentConfig
     source: Path | None
     study_dir: Path
+    smoke: bool = False  # every stage shrunk by robustssl.runs.smoke (--smoke)
 
     @property
     def base_dir(self) -> Path:

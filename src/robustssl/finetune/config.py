@@ -17,6 +17,7 @@ from robustssl.data.config import DataConfig
 from robustssl.finetune.protocols import PROTOCOLS, get_protocol
 from robustssl.models.config import ModelConfig
 from robustssl.utils.config import StrictConfig, parse_fraction
+from robustssl.utils.loggers import LoggerName
 from robustssl.utils.optim import OptimConfig, check_milestones, reachable_milestones
 
 
@@ -145,8 +146,10 @@ class FinetuneConfig(StrictConfig):
     name: str = Field("finetune", pattern=r"^[A-Za-z0-9_.\-]+$")
     seed: int = 0
     output_dir: str = "runs"
+    smoke: bool = False  # shrunk by --smoke (robustssl.runs.smoke): never a result
     device: str = "auto"
     progress_bar: bool = True
+    logger: LoggerName | None = None  # per-epoch metrics to csv/tensorboard/wandb too
     channels_last: bool = True
     pretrained: str | None = None
     model: ModelConfig | None = None

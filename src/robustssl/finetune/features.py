@@ -26,6 +26,7 @@ def compute_features(
             desc=f"features {dataset.name}/{dataset.split}",
             disable=not progress,
             leave=False,
+            unit="batch",
         ):
             feats.append(encoder(x))
             labels.append(y)

@@ -66,7 +66,7 @@ def train_epoch(
     correct: Tensor | int = 0
     seen = 0
     for step, (x, y) in enumerate(
-        tqdm(batches, total=total, desc=desc, disable=not progress, leave=False)
+        tqdm(batches, total=total, desc=desc, disable=not progress, leave=False, unit="batch")
     ):
         batch = prepare(x, y, step) if prepare is not None else TrainBatch(x, y)
         model.train()

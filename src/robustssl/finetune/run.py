@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,9 +46,10 @@ from robustssl.finetune.selection import (
 from robustssl.finetune.state import load_state, read_state, save_state
 from robustssl.finetune.trades import TradesLoss
 from robustssl.models import save_classifier
-from robustssl.runs import RunDir
+from robustssl.runs import RunDir, smoke
 from robustssl.utils import resolve_device, seed_everything
 from robustssl.utils.allocator import keep_freed_memory_in_heap
+from robustssl.utils.loggers import MetricsLogger, check_logger, open_logger
 from robustssl.utils.optim import build_optimizer
 
 EpochCallback = Callable[[int, dict[str, float]], None]
@@ -83,6 +84,12 @@ def _setup(cfg: FinetuneConfig, device: torch.device) -> _Setup:
         )
     size = target_image_size(cfg.data, source)
     data = load_finetune_data(cfg.data, size, channels, cfg.seed, device)
+    if cfg.smoke:  # the smoke preset's subsets (robustssl.runs.smoke)
+        data = replace(
+            data,
+            train=smoke.subset(data.train, smoke.TRAIN_SAMPLES, cfg.seed),
+            test=smoke.subset(data.test, smoke.EVAL_SAMPLES, cfg.seed),
+        )
     model = build_finetune_model(cfg, source, data.num_classes, device)
     _check_forward(model, data)
     return _Setup(source, data, model)
@@ -152,7 +159,13 @@ def _metadata(cfg: FinetuneConfig, s: _Setup, metrics: dict[str, Any]) -> dict[s
         "pretrained": s.source.describe(),
         "input_shape": [c, h, w],
         "metrics": metrics,
+        "smoke": is_smoke_run(cfg, s),
     }
+
+
+def is_smoke_run(cfg: FinetuneConfig, s: _Setup) -> bool:
+    """A smoke run: ``--smoke`` here, or the encoder comes from a smoke pretraining run."""
+    return smoke.is_smoke(cfg, s.source.config)
 
 
 def finetune(
@@ -176,23 +189,44 @@ def _finetune_locked(
         if run.finetune_state.is_file():
             read_state(run.finetune_state)  # a damaged state is an error before any compute
     warn_if_test_selection(cfg.select)
+    check_logger(cfg.logger, "finetuning")  # a missing package: before any compute
     device = resolve_device(cfg.device)
     if device.type == "cpu":
         keep_freed_memory_in_heap()
     s = _setup(cfg, device)
     if not resume:
         run.create(cfg.model_dump(mode="json"))  # only now, after every check
+    logger = open_logger(cfg.logger, run.path, cfg.name, "finetuning")
+    if logger is not None:
+        logger.log_hyperparams(cfg.model_dump(mode="json"))
+        callbacks = [*callbacks, _log_epoch(logger)]
     try:
         progress = _train(cfg, s, run, resume, callbacks)
     except FloatingPointError as err:
         run.write_summary({"status": "failed", "error": str(err)})
+        if logger is not None:
+            logger.close("failed")
         raise
     metrics = _final_metrics(cfg, s, _selected_row(cfg, s, run, progress["rows"]))
+    if logger is not None:
+        logger.log_metrics({f"final/{k}": v for k, v in metrics.items()}, progress["epoch"])
+        logger.close()
     save_classifier(s.model.classifier, s.model.spec, run.classifier, _metadata(cfg, s, metrics))
     summary = {"status": "complete", "clean_accuracy": metrics["clean_accuracy"]}
+    if is_smoke_run(cfg, s):
+        summary["smoke"] = True
     summary["select"] = {"rule": cfg.select.rule, "epoch": metrics.get("selected_epoch")}
     run.write_summary({**summary, "train_seconds": progress["seconds"], "metrics": metrics})
     return FinetuneResult(run.path, metrics, progress["seconds"])
+
+
+def _log_epoch(logger: MetricsLogger) -> EpochCallback:
+    """Each finished epoch's row (loss, accuracies, lr) to ``logger``, at step = epoch."""
+
+    def log(epoch: int, row: dict[str, float]) -> None:
+        logger.log_metrics({k: v for k, v in row.items() if k != "epoch"}, epoch + 1)
+
+    return log
 
 
 def _train(

@@ -19,6 +19,7 @@ from robustssl.methods.registry import MethodConfig
 from robustssl.methods.simclr import SimCLRConfig
 from robustssl.models.config import ModelConfig
 from robustssl.utils.config import StrictConfig
+from robustssl.utils.loggers import LoggerName
 from robustssl.utils.optim import OptimConfig, reachable_milestones
 
 
@@ -51,6 +52,8 @@ class TrainerConfig(StrictConfig):
     log_every_n_steps: int = Field(20, gt=0)
     deterministic: bool | None = None  # None: True on CPU, False on GPU
     progress_bar: bool = True
+    # next to the CSV logs every run keeps (metrics.csv); robustssl.utils.loggers
+    logger: LoggerName = "tensorboard"
 
 
 class MonitorConfig(StrictConfig):
@@ -71,6 +74,7 @@ class PretrainConfig(StrictConfig):
     name: str = Field("run", pattern=r"^[A-Za-z0-9_.\-]+$")
     seed: int = 0
     output_dir: str = "runs"
+    smoke: bool = False  # shrunk by --smoke (robustssl.runs.smoke): never a result
     data: PretrainDataConfig = PretrainDataConfig()
     model: PretrainModelConfig = PretrainModelConfig()
     method: MethodConfig = SimCLRConfig()

@@ -13,8 +13,7 @@ from typing import Any, Literal
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import TQDMProgressBar
-from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from robustssl.data import DATASETS, ImageDataset, MixedImageSizesError, load_dataset
@@ -25,14 +24,16 @@ from robustssl.methods.data_module import PretrainData
 from robustssl.methods.init_from import init_weights_path, load_init_encoder
 from robustssl.methods.module import NonFiniteLossError, PretrainModule
 from robustssl.methods.monitor import KNNProbeMonitor
+from robustssl.methods.progress_bar import progress_bar
 from robustssl.methods.registry import METHODS, build_method
 from robustssl.models import EncoderSpec, build_encoder, describe_encoder, save_encoder
-from robustssl.runs import RunDir, Terminated
+from robustssl.runs import RunDir, Terminated, smoke
 from robustssl.runs.signals import signal_handlers_kept
 from robustssl.utils import seed_everything
 from robustssl.utils.allocator import keep_freed_memory_in_heap
 from robustssl.utils.checkpoint import save_weights
-from robustssl.utils.optional import require
+from robustssl.utils.loggers import build_logger, check_logger, finish_wandb, flat_hparams
+from robustssl.utils.quiet import quiet_lightning
 
 
 @dataclass
@@ -103,6 +104,9 @@ def load_data(cfg: PretrainConfig, device: torch.device) -> tuple[ImageDataset, 
         ) from None
     if d.label_fraction < 1:
         train = train.label_fraction(d.label_fraction, seed=cfg.seed)
+    if cfg.smoke:  # the smoke preset's subsets (robustssl.runs.smoke)
+        train = smoke.subset(train, smoke.TRAIN_SAMPLES, cfg.seed)
+        evaluation = smoke.subset(evaluation, smoke.EVAL_SAMPLES, cfg.seed)
     return train, evaluation
 
 
@@ -161,9 +165,26 @@ def build_trainer(
         AtomicEpochCheckpoint(run.last_checkpoint),
     ]
     if t.progress_bar:
-        callbacks.append(TQDMProgressBar(refresh_rate=10))
+        callbacks.append(progress_bar(refresh_rate=10))  # a tqdm bar, or plain lines in logs
     deterministic = t.deterministic if t.deterministic is not None else device.type == "cpu"
-    require("tensorboard", "pretraining's TensorBoard logs")
+    loggers = [CSVLogger(run.path, name="csv")]  # always: it becomes the run's metrics.csv
+    if t.logger != "csv":
+        loggers.append(build_logger(t.logger, run.path, cfg.name))
+    for logger in loggers:
+        logger.log_hyperparams(flat_hparams(cfg.model_dump(mode="json")))
+    with quiet_lightning():  # its banners and tips, printed by the constructor
+        return _trainer(cfg, run, callbacks, device, deterministic, loggers)
+
+
+def _trainer(
+    cfg: PretrainConfig,
+    run: RunDir,
+    callbacks: list[L.Callback],
+    device: torch.device,
+    deterministic: bool,
+    loggers: list[Any],
+) -> L.Trainer:
+    t = cfg.trainer
     return L.Trainer(
         default_root_dir=run.path,
         max_epochs=t.max_epochs,
@@ -176,7 +197,7 @@ def build_trainer(
         sync_batchnorm=_sync_batchnorm(cfg, device),
         deterministic=deterministic,
         log_every_n_steps=t.log_every_n_steps,
-        logger=[CSVLogger(run.path, name="csv"), TensorBoardLogger(run.path, name="tensorboard")],
+        logger=loggers,
         callbacks=callbacks,
         enable_progress_bar=t.progress_bar,
         enable_model_summary=False,
@@ -220,7 +241,7 @@ def _fit(trainer: L.Trainer, capture: _InterruptCapture, **fit_args: Any) -> Non
     """``trainer.fit`` where Ctrl-C / ``kill`` raise KeyboardInterrupt / :class:`Terminated`
     (Lightning exits the process with status 1, or 0 after SIGTERM, instead) and the signal
     handlers Lightning changes are restored."""
-    with signal_handlers_kept():
+    with signal_handlers_kept(), quiet_lightning():
         try:
             trainer.fit(**fit_args)
         except SIGTERMException:  # a SystemExit: Lightning stopped after a batch
@@ -241,6 +262,7 @@ def pretrain(
     if resume and (done := completed_run(run, cfg)) is not None:
         return done
     device = _device(cfg)
+    check_logger(cfg.trainer.logger, "pretraining")  # a missing package: before any compute
     if device.type == "cpu":
         keep_freed_memory_in_heap()
     train, evaluation = load_data(cfg, device)  # fails on missing data before the run dir is made
@@ -321,6 +343,8 @@ def _pretrain_locked(
     except NonFiniteLossError as err:
         run.write_summary({"status": "failed", "error": str(err), "epoch": trainer.current_epoch})
         raise
+    finally:
+        finish_wandb(trainer.loggers)  # a study's next stage gets a wandb run of its own
     seconds = clock.seconds
     metrics = dict(monitor.last) if monitor is not None else {}
     metrics["epochs"] = trainer.current_epoch
@@ -330,5 +354,6 @@ def _pretrain_locked(
         save_encoder(encoder, encoder_spec(cfg, encoder, train), run.encoder_weights, meta)
         save_weights(module, run.method_weights, meta)
         run.merge_metrics()
-        run.write_summary({"status": "complete", "metrics": metrics, "train_seconds": seconds})
+        summary = {"status": "complete", "metrics": metrics, "train_seconds": seconds}
+        run.write_summary({**summary, **({"smoke": True} if cfg.smoke else {})})
     return PretrainResult(run.path, metrics, seconds)

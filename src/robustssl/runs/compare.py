@@ -1,7 +1,7 @@
 """Which config keys change a run's numbers — the one list, used by the study plan (a stage's
 id) and by ``--resume`` (may this run continue with this config?).
 
-- :data:`DISPLAY_KEYS`: names, locations, progress bars, devices and data-loading options;
+- :data:`DISPLAY_KEYS`: names, locations, progress bars, loggers, devices and data-loading options;
   they never change the numbers.
 - :data:`LINK_KEYS`: the run an evaluation-free stage reads its input from (a finetune run's
   ``pretrained``); a plan identifies it by the upstream stage's id instead of its path.
@@ -28,17 +28,19 @@ DISPLAY_KEYS: dict[str, tuple[str, ...]] = {
         "data.in_memory",
         "data.num_workers",
         "trainer.progress_bar",
+        "trainer.logger",
     ),
     "finetune": (
         "name",
         "output_dir",
         "progress_bar",
+        "logger",
         "device",
         "data.root",
         "data.download",
         "data.in_memory",
     ),
-    "evaluate": ("name", "device", "progress", "data.root"),
+    "evaluate": ("name", "device", "progress", "logger", "data.root"),
 }
 CONFIG_KINDS: tuple[str, ...] = (*DISPLAY_KEYS, "experiment")  # the kinds of config file
 LINK_KEYS: dict[str, tuple[str, ...]] = {
@@ -51,9 +53,14 @@ LINK_KEYS: dict[str, tuple[str, ...]] = {
 # ``step_size_rule`` (every earlier pretraining run used PGD with the madry rule); finetuning
 # adversaries gained ``use_best`` and call ``step_rule`` ``step_size_rule``.
 ADDED_KEYS: dict[str, dict[str, Any]] = {
-    "pretrain": {"method.adversary.attack": "pgd", "method.adversary.step_size_rule": "madry"},
-    "finetune": {"adversary.use_best": False},
-    "evaluate": {},
+    "pretrain": {
+        "method.adversary.attack": "pgd",
+        "method.adversary.step_size_rule": "madry",
+        "smoke": False,
+        "trainer.logger": "tensorboard",
+    },
+    "finetune": {"adversary.use_best": False, "smoke": False, "logger": None},
+    "evaluate": {"smoke": False, "logger": None},
 }
 RENAMED_KEYS: dict[str, dict[str, str]] = {
     "pretrain": {},

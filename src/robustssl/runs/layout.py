@@ -4,7 +4,8 @@ A pretraining run (``<output_dir>/<name>/``)::
 
     config.json, config.yaml   the resolved config it was started with
     checkpoints/last.ckpt      Lightning's state after the last finished epoch (``--resume``)
-    csv/, tensorboard/         the loggers' segments (one per start or resume)
+    csv/, tensorboard/, wandb/ the loggers' segments (one per start or resume; which of
+                               tensorboard/ and wandb/: trainer.logger)
     metrics.csv                the segments merged
     encoder.safetensors        the encoder (what finetuning reads)
     method.safetensors         the whole method (heads, probes)
@@ -12,9 +13,12 @@ A pretraining run (``<output_dir>/<name>/``)::
 
 A finetuning run adds ``state/last.safetensors`` (resume state), ``state/best.safetensors``
 (the kept epoch's classifier when ``select`` ≠ last) and ``classifier.safetensors``
-instead of the encoder files. An evaluation writes ``<finetune run>/evaluation/<name>/`` with
-``records.json`` and the ``config.json`` written after it. ``.robustssl.lock`` is the lock file
-of a run, an evaluation folder or a study while a process works in it (:mod:`robustssl.runs.lock`).
+instead of the encoder files, and with ``logger`` set that logger's folder (``csv/``,
+``tensorboard/`` or ``wandb/``) of per-epoch metrics. An evaluation writes
+``<finetune run>/evaluation/<name>/`` with ``records.json`` and the ``config.json`` written after
+it (and, with ``logger`` set, that logger's folder of the final metrics). ``.robustssl.lock`` is
+the lock file of a run, an evaluation folder or a study while a process works in it
+(:mod:`robustssl.runs.lock`).
 
 A study (``robustssl run``)::
 
@@ -42,6 +46,7 @@ FINETUNE_BEST = "state/best.safetensors"
 EVALUATION = "evaluation"
 RECORDS = "records.json"
 LOCK = ".robustssl.lock"
+LOGGER_DIRS = {"csv": "csv", "tensorboard": "tensorboard", "wandb": "wandb"}  # under a run dir
 TMP_SUFFIX = ".tmp"
 STORE = "results.sqlite"
 PLAN = "plan.json"

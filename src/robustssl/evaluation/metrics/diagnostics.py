@@ -42,20 +42,21 @@ def diagnostic_records(
 
 def _per_threat(run: MetricRun, norm: str, eps: float) -> list[EvalRecord]:
     d, runner = run.cfg.diagnostics, run.runner
-    findings = check_gradient_masking(
-        runner.model,
-        runner.x,
-        runner.y,
-        norm,
-        eps,
-        run.cfg.seed,
-        n_points=d.n_points,
-        steps=d.steps,
-        more_steps=d.more_steps,
-        restarts=d.restarts,
-        queries=d.queries,
-        model_mode=run.cfg.attacks.model_mode,
-    )
+    with runner.step(f"gradient-masking diagnostics {norm}"):
+        findings = check_gradient_masking(
+            runner.model,
+            runner.x,
+            runner.y,
+            norm,
+            eps,
+            run.cfg.seed,
+            n_points=d.n_points,
+            steps=d.steps,
+            more_steps=d.more_steps,
+            restarts=d.restarts,
+            queries=d.queries,
+            model_mode=run.cfg.attacks.model_mode,
+        )
     run.findings[norm] = findings
     return diagnostic_records(findings, run.ctx, norm, eps, n=runner.n, cfg=run.cfg)
 
