@@ -35,8 +35,14 @@ def seconds(cmd: list[str]) -> float:
 
 
 def record(name: str, ours: float, baseline: float, unit: str, target: float | None) -> None:
-    row = {"name": name, "ours": round(ours, 3), "baseline": round(baseline, 3), "unit": unit,
-           "ratio": round(baseline / ours, 3), "target": target}
+    row = {
+        "name": name,
+        "ours": round(ours, 3),
+        "baseline": round(baseline, 3),
+        "unit": unit,
+        "ratio": round(baseline / ours, 3),
+        "target": target,
+    }
     print(json.dumps(row), flush=True)
 
 

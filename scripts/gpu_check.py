@@ -96,8 +96,11 @@ class StepTimer(L.Callback):
 
 def pretrain_configs(dataset: str) -> list[Path]:
     """Every pretraining config of ``configs/<dataset>`` (SimCLR first: AdvCL clusters with it)."""
-    paths = [p for p in sorted((REPO / "configs" / dataset).glob("*.yaml"))
-             if not p.stem.startswith(("finetune", "evaluate"))]
+    paths = [
+        p
+        for p in sorted((REPO / "configs" / dataset).glob("*.yaml"))
+        if not p.stem.startswith(("finetune", "evaluate"))
+    ]
     return sorted(paths, key=lambda p: p.stem != "simclr")
 
 
@@ -105,11 +108,20 @@ def run_config(
     path: Path, precision: str, s: Setting, work: Path, extra: list[str]
 ) -> tuple[StepTimer, list[str]]:
     overrides = [
-        f"name={path.stem}_{precision}", f"output_dir={work / 'runs'}",
-        f"data.root={work.parent / 'data'}", f"data.batch_size={s.batch_size}",
-        f"trainer.accelerator={s.accelerator}", "trainer.devices=1", "trainer.strategy=auto",
-        f"trainer.precision={precision}", "trainer.max_epochs=1", "trainer.max_time_minutes=null",
-        "trainer.progress_bar=false", "monitor.knn=false", "monitor.online_probe=false", *extra,
+        f"name={path.stem}_{precision}",
+        f"output_dir={work / 'runs'}",
+        f"data.root={work.parent / 'data'}",
+        f"data.batch_size={s.batch_size}",
+        f"trainer.accelerator={s.accelerator}",
+        "trainer.devices=1",
+        "trainer.strategy=auto",
+        f"trainer.precision={precision}",
+        "trainer.max_epochs=1",
+        "trainer.max_time_minutes=null",
+        "trainer.progress_bar=false",
+        "monitor.knn=false",
+        "monitor.online_probe=false",
+        *extra,
     ]
     cfg = load_config(path, PretrainConfig, overrides)
     timer = StepTimer()
@@ -130,26 +142,49 @@ def check_methods(s: Setting, work: Path) -> int:
         for precision in s.precisions(path.stem):
             extra = []
             if path.stem == "advcl":  # ClusterFit on this check's SimCLR run, few clusters
-                extra = [f"method.clusterfit.encoder={work / 'runs' / 'simclr_bf16-mixed'}",
-                         "method.clusterfit.ks=[2,5]"]
+                extra = [
+                    f"method.clusterfit.encoder={work / 'runs' / 'simclr_bf16-mixed'}",
+                    "method.clusterfit.ks=[2,5]",
+                ]
             if precision == "bf16-mixed" and not s.cpu and not torch.cuda.is_bf16_supported():
-                emit({"name": "pretrain", "config": path.stem, "precision": precision,
-                      "status": "skipped: this GPU has no bf16"})
+                emit(
+                    {
+                        "name": "pretrain",
+                        "config": path.stem,
+                        "precision": precision,
+                        "status": "skipped: this GPU has no bf16",
+                    }
+                )
                 continue
             try:
                 timer, notes = run_config(path, precision, s, work, extra)
             except Exception:
                 failures += 1
-                emit({"name": "pretrain", "config": path.stem, "precision": precision,
-                      "status": "FAILED", "error": traceback.format_exc().splitlines()[-1]})
+                emit(
+                    {
+                        "name": "pretrain",
+                        "config": path.stem,
+                        "precision": precision,
+                        "status": "FAILED",
+                        "error": traceback.format_exc().splitlines()[-1],
+                    }
+                )
                 traceback.print_exc()
                 continue
-            timed = timer.seconds[s.warmup:]
-            emit({"name": "pretrain", "config": path.stem, "precision": precision,
-                  "status": "ok", "device": s.device, "batch_size": s.batch_size,
-                  "steps": len(timer.seconds),
-                  "images_per_s": round(s.batch_size * len(timed) / sum(timed), 1),
-                  **({"note": notes[0]} if notes else {})})
+            timed = timer.seconds[s.warmup :]
+            emit(
+                {
+                    "name": "pretrain",
+                    "config": path.stem,
+                    "precision": precision,
+                    "status": "ok",
+                    "device": s.device,
+                    "batch_size": s.batch_size,
+                    "steps": len(timer.seconds),
+                    "images_per_s": round(s.batch_size * len(timed) / sum(timed), 1),
+                    **({"note": notes[0]} if notes else {}),
+                }
+            )
     return failures
 
 
@@ -170,15 +205,29 @@ def check_autoattack(s: Setting, work: Path) -> int:
             xt.to(device), yt.to(device)
         )
         results[device] = res
-        emit({"name": "autoattack", "device": device, "n": len(xt), "eps": eps,
-              "clean": res.clean_accuracy, "robust": res.robust_accuracy,
-              "seconds": round(time.perf_counter() - start, 1)})
+        emit(
+            {
+                "name": "autoattack",
+                "device": device,
+                "n": len(xt),
+                "eps": eps,
+                "clean": res.clean_accuracy,
+                "robust": res.robust_accuracy,
+                "seconds": round(time.perf_counter() - start, 1),
+            }
+        )
     cpu = results["cpu"].robust.cpu()
     other = results[s.device].robust.cpu()
     differ = int((cpu != other).sum())
     ok = differ <= max(0, len(cpu) // 100) and 0 < float(cpu.float().mean()) < 1
-    emit({"name": "autoattack_same_robust_set", "devices": sorted(results), "differ": differ,
-          "status": "ok" if ok else "FAILED"})
+    emit(
+        {
+            "name": "autoattack_same_robust_set",
+            "devices": sorted(results),
+            "differ": differ,
+            "status": "ok" if ok else "FAILED",
+        }
+    )
     return 0 if ok else 1
 
 
@@ -187,24 +236,41 @@ def check_ddp(s: Setting, work: Path) -> int:
     s.write_data(work / "data")
     devices = 2 if s.cpu else torch.cuda.device_count()
     path = REPO / "configs" / s.dataset / "simclr.yaml"
-    cfg = load_config(path, PretrainConfig, [
-        "name=ddp_smoke", f"output_dir={work / 'runs'}", f"data.root={work / 'data'}",
-        f"data.batch_size={s.batch_size}", f"trainer.accelerator={s.accelerator}",
-        f"trainer.devices={devices}", "trainer.strategy=ddp", "trainer.max_epochs=1",
-        "trainer.max_time_minutes=null", "trainer.progress_bar=false",
-        f"trainer.precision={'32-true' if s.cpu else 'bf16-mixed'}",
-        "monitor.knn=false", "monitor.online_probe=false",
-    ])
+    cfg = load_config(
+        path,
+        PretrainConfig,
+        [
+            "name=ddp_smoke",
+            f"output_dir={work / 'runs'}",
+            f"data.root={work / 'data'}",
+            f"data.batch_size={s.batch_size}",
+            f"trainer.accelerator={s.accelerator}",
+            f"trainer.devices={devices}",
+            "trainer.strategy=ddp",
+            "trainer.max_epochs=1",
+            "trainer.max_time_minutes=null",
+            "trainer.progress_bar=false",
+            f"trainer.precision={'32-true' if s.cpu else 'bf16-mixed'}",
+            "monitor.knn=false",
+            "monitor.online_probe=false",
+        ],
+    )
     timer = StepTimer()
     pretrain(cfg, extra_callbacks=[timer])
     if int(os.environ.get("LOCAL_RANK", "0")) != 0:
         return 0
     ok = timer.world_size == devices and len(timer.seconds) > 0
     timed = timer.seconds[1:] or timer.seconds
-    emit({"name": "ddp_smoke", "devices": devices, "world_size": timer.world_size,
-          "steps_per_rank": len(timer.seconds),
-          "images_per_s": round(s.batch_size * len(timed) / sum(timed), 1),  # global batch
-          "status": "ok" if ok else "FAILED"})
+    emit(
+        {
+            "name": "ddp_smoke",
+            "devices": devices,
+            "world_size": timer.world_size,
+            "steps_per_rank": len(timer.seconds),
+            "images_per_s": round(s.batch_size * len(timed) / sum(timed), 1),  # global batch
+            "status": "ok" if ok else "FAILED",
+        }
+    )
     return 0 if ok else 1
 
 
@@ -215,8 +281,10 @@ def main() -> int:
     parser.add_argument("--work", type=Path, required=True, help="scratch directory")
     args = parser.parse_args()
     if not args.cpu and not torch.cuda.is_available():
-        print("no CUDA device here; run scripts/gpu-check.sh --cpu to rehearse on the CPU",
-              file=sys.stderr)
+        print(
+            "no CUDA device here; run scripts/gpu-check.sh --cpu to rehearse on the CPU",
+            file=sys.stderr,
+        )
         return 2
     setting = Setting(args.cpu)
     args.work.mkdir(parents=True, exist_ok=True)

@@ -35,8 +35,16 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 REPO = Path(__file__).resolve().parents[1]
-EXTRA_PACKAGES = ("lightning", "tensorboard", "matplotlib", "sklearn", "submitit", "torchvision",
-                  "PIL", "tqdm")
+EXTRA_PACKAGES = (
+    "lightning",
+    "tensorboard",
+    "matplotlib",
+    "sklearn",
+    "submitit",
+    "torchvision",
+    "PIL",
+    "tqdm",
+)
 
 CORE_PROBE = """
 import importlib.util, json, torch
@@ -80,12 +88,28 @@ def run(cmd: list[str], *, cwd: Path, env: dict[str, str], expect: int = 0) -> s
 def build_wheel(out: Path) -> Path:
     step("build the wheel")
     env = dict(os.environ)
-    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(out), str(REPO)], cwd=REPO, env=env)
+    run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(out),
+            str(REPO),
+        ],
+        cwd=REPO,
+        env=env,
+    )
     (wheel,) = out.glob("robustssl-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    shipped = {f"robustssl/configs/{p.relative_to(REPO / 'configs').as_posix()}"
-               for p in (REPO / "configs").rglob("*.yaml")}
+    shipped = {
+        f"robustssl/configs/{p.relative_to(REPO / 'configs').as_posix()}"
+        for p in (REPO / "configs").rglob("*.yaml")
+    }
     missing = sorted(shipped - names)
     if missing or "robustssl/py.typed" not in names:
         raise CheckFailed(f"the wheel lacks {missing[:5] or ['robustssl/py.typed']}")
@@ -97,8 +121,11 @@ def requirements(wheel: Path, extras: set[str]) -> list[Requirement]:
     """The wheel's Requires-Dist that apply with ``extras`` (``[all]`` pulls in the others)."""
     meta = next(n for n in zipfile.ZipFile(wheel).namelist() if n.endswith(".dist-info/METADATA"))
     text = zipfile.ZipFile(wheel).read(meta).decode()
-    reqs = [Requirement(line.split(":", 1)[1].strip()) for line in text.splitlines()
-            if line.startswith("Requires-Dist:")]
+    reqs = [
+        Requirement(line.split(":", 1)[1].strip())
+        for line in text.splitlines()
+        if line.startswith("Requires-Dist:")
+    ]
     wanted = set(extras)
     changed = True
     while changed:  # self-references: robustssl[train,report,cluster] inside [all]
@@ -141,9 +168,14 @@ def make_venv(where: Path, dists: dict[str, md.Distribution], wheel: Path) -> Pa
     """A venv holding ``dists`` (linked from the dev venv) and the wheel (installed)."""
     subprocess.run([sys.executable, "-m", "venv", str(where)], check=True)
     python = where / "bin" / "python"
-    site = Path(subprocess.run(
-        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True, text=True, check=True).stdout.strip())
+    site = Path(
+        subprocess.run(
+            [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
     for dist in dists.values():
         base = Path(str(dist.locate_file("")))
         tops = {f.parts[0] for f in dist.files or [] if f.parts and f.parts[0] != ".."}
@@ -152,8 +184,11 @@ def make_venv(where: Path, dists: dict[str, md.Distribution], wheel: Path) -> Pa
             if not target.exists() and not target.is_symlink() and (base / top).exists():
                 target.symlink_to(base / top)
     env = clean_env(where)
-    run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)],
-        cwd=where, env=env)
+    run(
+        [str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)],
+        cwd=where,
+        env=env,
+    )
     run([str(python), "-m", "pip", "check"], cwd=where, env=env)
     return where / "bin"
 
@@ -177,13 +212,21 @@ def check_core(bin_dir: Path, work: Path) -> None:
     robustssl = str(bin_dir / "robustssl")
     start = time.perf_counter()
     run([robustssl, "--help"], cwd=work, env=env)
-    print(json.dumps({"name": "robustssl --help (core wheel)", "seconds":
-                      round(time.perf_counter() - start, 3), "target": 1.5}))
+    print(
+        json.dumps(
+            {
+                "name": "robustssl --help (core wheel)",
+                "seconds": round(time.perf_counter() - start, 3),
+                "target": 1.5,
+            }
+        )
+    )
     listed = run([robustssl, "configs", "list"], cwd=work, env=env).splitlines()
     if "quickstart.yaml" not in listed or "fashion_mnist/simclr.yaml" not in listed:
         raise CheckFailed("robustssl configs list lacks the shipped configs")
-    err = run([robustssl, "pretrain", "--config", "fashion_mnist/simclr"], cwd=work, env=env,
-              expect=2)
+    err = run(
+        [robustssl, "pretrain", "--config", "fashion_mnist/simclr"], cwd=work, env=env, expect=2
+    )
     if "robustssl[train]" not in err or "Traceback" in err:
         raise CheckFailed(f"pretrain without [train] should name the extra:\n{err}")
     print("    pretrain without [train]: exit 2 naming robustssl[train]")
@@ -199,8 +242,11 @@ def check_all(bin_dir: Path, work: Path) -> None:
     if any(work.iterdir()):
         raise CheckFailed(f"--dry-run wrote into the working directory: {list(work.iterdir())}")
     print("    " + next(line for line in out.splitlines() if "stages" in line).strip()[:100])
-    cfg = run([robustssl, "pretrain", "--config", "fashion_mnist/simclr", "--print-config"],
-              cwd=work, env=env)
+    cfg = run(
+        [robustssl, "pretrain", "--config", "fashion_mnist/simclr", "--print-config"],
+        cwd=work,
+        env=env,
+    )
     if '"simclr_fashion_mnist"' not in cfg:
         raise CheckFailed("--config fashion_mnist/simclr did not resolve from the package")
 
@@ -216,8 +262,10 @@ def main() -> int:
         for profile, extras, check in (("core", set(), check_core), ("all", {"all"}, check_all)):
             reqs = requirements(wheel, extras)
             dists = closure(reqs)
-            step(f"venv '{profile}': the wheel + {len(dists)} distributions "
-                 f"({', '.join(sorted({str(r.name) for r in reqs}))} and what they need)")
+            step(
+                f"venv '{profile}': the wheel + {len(dists)} distributions "
+                f"({', '.join(sorted({str(r.name) for r in reqs}))} and what they need)"
+            )
             bin_dir = make_venv(top / f"venv-{profile}", dists, wheel)
             work = top / f"empty-{profile}"
             work.mkdir()

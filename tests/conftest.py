@@ -81,7 +81,9 @@ def _no_real_downloads_or_apt(
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
-        "--cpu-times", metavar="FILE", default=None,
+        "--cpu-times",
+        metavar="FILE",
+        default=None,
         help="write each test's CPU seconds (setup + call + teardown, incl. waited-for "
         "subprocesses) as JSON lines to FILE, slowest first",
     )
@@ -117,5 +119,6 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         import json
 
         rows = sorted(_CPU.items(), key=lambda kv: -kv[1])
-        Path(path).write_text("".join(json.dumps({"test": t, "cpu_s": round(s, 2)}) + "\n"
-                                      for t, s in rows))
+        Path(path).write_text(
+            "".join(json.dumps({"test": t, "cpu_s": round(s, 2)}) + "\n" for t, s in rows)
+        )

@@ -99,9 +99,7 @@ def test_quickstart_file_is_the_shipped_one(empty_cwd: Path) -> None:
 
 def test_own_experiment_file_may_name_shipped_stage_configs(empty_cwd: Path) -> None:
     exp = empty_cwd / "mine.yaml"
-    exp.write_text(
-        "name: mine\nseeds: [0]\npretrain:\n  simclr: {config: fashion_mnist/simclr}\n"
-    )
+    exp.write_text("name: mine\nseeds: [0]\npretrain:\n  simclr: {config: fashion_mnist/simclr}\n")
     plan = expand(load_experiment(exp))
     (stage,) = list(plan)
     assert stage.config["method"]["name"] == "simclr"

@@ -21,8 +21,18 @@ class Blocker(importlib.abc.MetaPathFinder):
 sys.meta_path.insert(0, Blocker())
 """
 EXTRAS = (
-    "lightning", "pytorch_lightning", "lightning_fabric", "tensorboard", "tensorboardX",
-    "matplotlib", "sklearn", "submitit", "torchvision", "PIL", "tqdm", "rich",
+    "lightning",
+    "pytorch_lightning",
+    "lightning_fabric",
+    "tensorboard",
+    "tensorboardX",
+    "matplotlib",
+    "sklearn",
+    "submitit",
+    "torchvision",
+    "PIL",
+    "tqdm",
+    "rich",
 )
 
 

@@ -24,8 +24,16 @@ def test_pgd_core_on_a_bf16_loss_under_autocast() -> None:
     threat = ThreatModel("Linf", 0.1)
     with torch.autocast("cpu", dtype=torch.bfloat16):
         assert drift(x).dtype == torch.bfloat16
-        out = maximise(drift, x, threat, steps=5, step_size=0.025,
-                       generator=make_generator(0), early_stop=False, select="last")
+        out = maximise(
+            drift,
+            x,
+            threat,
+            steps=5,
+            step_size=0.025,
+            generator=make_generator(0),
+            early_stop=False,
+            select="last",
+        )
     assert out.x_adv.dtype == torch.float32 and out.loss.dtype == torch.float32
     assert float((out.x_adv - x).abs().max()) <= 0.1 + 1e-6
     assert bool(torch.isfinite(out.loss).all())

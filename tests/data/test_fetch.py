@@ -148,8 +148,10 @@ def test_sudo_that_wants_a_password_is_never_asked_and_the_download_is_used(
     fetched = fetch_dataset("fashion_mnist", machine.root, download=machine.downloader(True))
     assert (fetched.how, fetched.location) == ("download", machine.root / "FashionMNIST" / "raw")
     assert [strip(c) for c in machine.calls()] == [["sudo", "-n", "true"]]  # no apt-get run
-    assert [(n, s) for n, _, s in machine.downloads] == [("fashion_mnist", "train"),
-                                                         ("fashion_mnist", "test")]
+    assert [(n, s) for n, _, s in machine.downloads] == [
+        ("fashion_mnist", "train"),
+        ("fashion_mnist", "test"),
+    ]
 
 
 def test_no_apt_on_the_machine_downloads(machine: Machine) -> None:
@@ -190,8 +192,9 @@ def test_a_failed_download_keeps_what_was_in_the_data_root(machine: Machine) -> 
     (machine.root / "mine").mkdir(parents=True)
     (machine.root / "empty-but-mine").mkdir()
     with pytest.raises(FetchError):
-        fetch_dataset("fashion_mnist", machine.root, use_apt=False,
-                      download=machine.downloader(False))
+        fetch_dataset(
+            "fashion_mnist", machine.root, use_apt=False, download=machine.downloader(False)
+        )
     assert sorted(p.name for p in machine.root.iterdir()) == ["empty-but-mine", "mine"]
 
 
@@ -207,7 +210,10 @@ def test_switches_turn_ways_off(machine: Machine) -> None:
     machine.apt()
     with pytest.raises(FetchError) as err:
         fetch_dataset(
-            "fashion_mnist", machine.root, use_apt=False, use_download=False,
+            "fashion_mnist",
+            machine.root,
+            use_apt=False,
+            use_download=False,
             download=machine.downloader(True),
         )
     assert err.value.attempts == [] and "nothing could be tried" in str(err.value)
@@ -248,8 +254,9 @@ def test_cli_fetch_failure_exits_2_without_traceback(
     machine: Machine, capsys: pytest.CaptureFixture[str]
 ) -> None:
     machine.apt(mode="fail")
-    code = main(["datasets", "fetch", "fashion_mnist", "--root", str(machine.root),
-                 "--no-download"])
+    code = main(
+        ["datasets", "fetch", "fashion_mnist", "--root", str(machine.root), "--no-download"]
+    )
     err = capsys.readouterr().err
     assert code == 2
     assert "could not get dataset 'fashion_mnist'" in err and "Traceback" not in err
@@ -262,9 +269,15 @@ def test_debian_location_follows_the_environment(tmp_path: Path) -> None:
 
     env = {**os.environ, "ROBUSTSSL_DEBIAN_DATASETS": str(tmp_path)}
     out = subprocess.run(
-        [sys.executable, "-c", "from robustssl.data import mnist; "
-         "print(mnist.SYSTEM_DIRS['fashion_mnist'][0])"],
-        env=env, capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-c",
+            "from robustssl.data import mnist; print(mnist.SYSTEM_DIRS['fashion_mnist'][0])",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert out.stdout.strip() == str(tmp_path / "fashion-mnist")
     assert mnist.SYSTEM_DIRS["fashion_mnist"][0].name == "fashion-mnist"

@@ -57,12 +57,15 @@ def test_broken_gzip_names_file(fmt, tmp_path):
     assert "gzip" in message
 
 
-@pytest.mark.parametrize(("name", "subdir", "gz"), [
-    ("mnist", "MNIST/raw", False),
-    ("mnist", "MNIST/raw", True),
-    ("fashion_mnist", "FashionMNIST/raw", False),
-    ("fashion_mnist", "fashion_mnist", True),
-])
+@pytest.mark.parametrize(
+    ("name", "subdir", "gz"),
+    [
+        ("mnist", "MNIST/raw", False),
+        ("mnist", "MNIST/raw", True),
+        ("fashion_mnist", "FashionMNIST/raw", False),
+        ("fashion_mnist", "fashion_mnist", True),
+    ],
+)
 def test_load_mnist_family_exact(fmt, tmp_path, name, subdir, gz):
     written = fmt.write_mnist_dir(tmp_path / subdir, gz=gz)
     assert find_local(name, tmp_path) == tmp_path / subdir

@@ -51,8 +51,9 @@ def test_mixed_sizes_need_image_size(fmt, tmp_path):
 def test_streaming_matches_memory_with_workers(fmt, tmp_path):
     fmt.write_imagefolder(tmp_path / "train", {"x": 4, "y": 3})
     mem = load_dataset("imagefolder", root=tmp_path, image_size=4)
-    stream = load_dataset("imagefolder", root=tmp_path, image_size=4, max_in_memory_bytes=10,
-                          num_workers=1)
+    stream = load_dataset(
+        "imagefolder", root=tmp_path, image_size=4, max_in_memory_bytes=10, num_workers=1
+    )
     assert isinstance(stream, StreamingImageDataset)
     got = list(stream.loader(3, shuffle=True, seed=2))
     want = list(mem.loader(3, shuffle=True, seed=2))

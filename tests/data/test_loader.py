@@ -71,8 +71,9 @@ def test_uneven_shards_pad_or_truncate():
     assert all(len(s) == 6 for s in shards) and all(len(p) == 2 for p in padded)
     flat = _flat(shards)
     assert set(flat) == set(range(23)) and len(flat) == 24  # one index repeated as padding
-    cut = [_seen(ds.loader(5, shuffle=True, rank=r, world_size=4, drop_last=True))
-           for r in range(4)]
+    cut = [
+        _seen(ds.loader(5, shuffle=True, rank=r, world_size=4, drop_last=True)) for r in range(4)
+    ]
     assert all(len(s) == 5 for s in cut)
     assert len(set(_flat(cut))) == 20
 
@@ -95,10 +96,12 @@ def test_streaming_equals_memory_batches_and_subsets():
     array = rng.integers(0, 256, (30, 3, 4, 5), dtype=np.uint8)
     targets = rng.integers(0, 3, 30)
     mem = TensorImageDataset(torch.from_numpy(array), targets, classes=["a", "b", "c"])
-    stream = StreamingImageDataset(ArraySource(array), targets, classes=["a", "b", "c"],
-                                   name="toy", split="train")
-    for (xm, ym), (xs, ys) in zip(mem.loader(7, shuffle=True, seed=3),
-                                  stream.loader(7, shuffle=True, seed=3), strict=True):
+    stream = StreamingImageDataset(
+        ArraySource(array), targets, classes=["a", "b", "c"], name="toy", split="train"
+    )
+    for (xm, ym), (xs, ys) in zip(
+        mem.loader(7, shuffle=True, seed=3), stream.loader(7, shuffle=True, seed=3), strict=True
+    ):
         assert torch.equal(xm, xs) and torch.equal(ym, ys)
     sub_m, sub_s = mem.subset([29, 3, 3, 10]), stream.subset([29, 3, 3, 10])
     assert isinstance(sub_s, StreamingImageDataset) and len(sub_s) == 4

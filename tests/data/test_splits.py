@@ -26,12 +26,15 @@ def _per_class(targets: torch.Tensor, idx: torch.Tensor) -> list[int]:
     return torch.bincount(targets[idx], minlength=len(COUNTS)).tolist()
 
 
-@pytest.mark.parametrize(("fraction", "expected"), [
-    (0.1, [10, 5, 1, 1, 1]),   # 0.7 and 0.5 round half up to 1; ≥ 1 per class
-    (0.01, [1, 1, 1, 1, 1]),
-    (0.5, [50, 25, 4, 1, 3]),  # 3.5 → 4, 2.5 → 3
-    (0.3, [30, 15, 2, 1, 2]),
-])
+@pytest.mark.parametrize(
+    ("fraction", "expected"),
+    [
+        (0.1, [10, 5, 1, 1, 1]),  # 0.7 and 0.5 round half up to 1; ≥ 1 per class
+        (0.01, [1, 1, 1, 1, 1]),
+        (0.5, [50, 25, 4, 1, 3]),  # 3.5 → 4, 2.5 → 3
+        (0.3, [30, 15, 2, 1, 2]),
+    ],
+)
 def test_fraction_counts_are_exact_per_class(fraction, expected):
     idx = stratified_fraction_indices(TARGETS, fraction, seed=0)
     assert _per_class(TARGETS, idx) == expected

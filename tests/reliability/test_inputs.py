@@ -213,7 +213,6 @@ def _file(path: Path) -> Path:
     return path
 
 
-
 @pytest.mark.parametrize(
     ("option", "make", "needle"),
     [

@@ -248,8 +248,13 @@ class AutoAttack:
             )
         x_adv, robust = tensors.get("x_adv"), tensors.get("robust")
         accuracy = saved.get("accuracy")
-        if x_adv is None or robust is None or not isinstance(accuracy, dict) \
-                or x_adv.shape != x.shape or robust.shape != x.shape[:1]:
+        if (
+            x_adv is None
+            or robust is None
+            or not isinstance(accuracy, dict)
+            or x_adv.shape != x.shape
+            or robust.shape != x.shape[:1]
+        ):
             raise ValueError(
                 f"the AutoAttack state file {path} is incomplete or damaged (needs x_adv of "
                 f"shape {tuple(x.shape)}, robust and accuracy); delete it to run the attacks "

@@ -80,8 +80,10 @@ def collect(root: Path | None) -> list[dict[str, Any]]:
 def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     """Left-aligned columns separated by two spaces; no cell is ever cut."""
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
-             for r in [header, *rows]]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+        for r in [header, *rows]
+    ]
     return "\n".join(lines)
 
 
@@ -98,14 +100,16 @@ def run(args: argparse.Namespace) -> int:
         found = find_local(name, root=root)
         fix = "--root DIR" if name == "imagefolder" else f"robustssl datasets fetch {name}"
         shape = info.image_shape
-        cells.append([
-            name,
-            str(info.num_classes or "-"),
-            "x".join(map(str, shape)) if shape else "any",
-            ",".join(info.splits),
-            _size(info.approx_bytes),
-            str(found) if found is not None else f"not found ({fix})",
-        ])
+        cells.append(
+            [
+                name,
+                str(info.num_classes or "-"),
+                "x".join(map(str, shape)) if shape else "any",
+                ",".join(info.splits),
+                _size(info.approx_bytes),
+                str(found) if found is not None else f"not found ({fix})",
+            ]
+        )
     print(f"# robustssl datasets (data root: {root})")
     print(format_table(["name", "classes", "shape(C,H,W)", "splits", "size", "local files"], cells))
     return 0

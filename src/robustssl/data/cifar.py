@@ -35,11 +35,16 @@ LAYOUTS: dict[str, CifarLayout] = {
     "cifar10": CifarLayout(
         "cifar-10-batches-py",
         {"train": tuple(f"data_batch_{i}" for i in range(1, 6)), "test": ("test_batch",)},
-        "batches.meta", "labels", "label_names",
+        "batches.meta",
+        "labels",
+        "label_names",
     ),
     "cifar100": CifarLayout(
-        "cifar-100-python", {"train": ("train",), "test": ("test",)},
-        "meta", "fine_labels", "fine_label_names",
+        "cifar-100-python",
+        {"train": ("train",), "test": ("test",)},
+        "meta",
+        "fine_labels",
+        "fine_label_names",
     ),
 }
 
@@ -71,8 +76,12 @@ def _read_batch(path: Path, label_key: str, num_classes: int) -> tuple[np.ndarra
         if key not in batch:
             raise CorruptDatasetError(path, f"missing key {key!r} (found {sorted(batch)})")
     data = batch["data"]
-    if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 \
-            or data.shape[1] != 3 * 32 * 32:
+    if (
+        not isinstance(data, np.ndarray)
+        or data.dtype != np.uint8
+        or data.ndim != 2
+        or data.shape[1] != 3 * 32 * 32
+    ):
         shape = getattr(data, "shape", None)
         raise CorruptDatasetError(path, f"'data' must be uint8 (N, 3072), got {shape}")
     labels = np.asarray(batch[label_key])

@@ -25,7 +25,12 @@ class ImageDataset(ABC):
     """Labelled images (labels −1 when unlabelled) with batch access on ``device``."""
 
     def __init__(
-        self, *, name: str, split: str, classes: Sequence[str], targets: torch.Tensor,
+        self,
+        *,
+        name: str,
+        split: str,
+        classes: Sequence[str],
+        targets: torch.Tensor,
         device: torch.device | str,
     ) -> None:
         self.name = name
@@ -83,12 +88,23 @@ class ImageDataset(ABC):
             yield self.get_batch(idx)
 
     def loader(
-        self, batch_size: int, *, shuffle: bool = False, drop_last: bool = False, seed: int = 0,
-        rank: int = 0, world_size: int = 1,
+        self,
+        batch_size: int,
+        *,
+        shuffle: bool = False,
+        drop_last: bool = False,
+        seed: int = 0,
+        rank: int = 0,
+        world_size: int = 1,
     ) -> BatchLoader:
         """A seeded, shardable batch iterator (see :class:`BatchLoader`)."""
         return BatchLoader(
-            self, batch_size, shuffle=shuffle, drop_last=drop_last, seed=seed, rank=rank,
+            self,
+            batch_size,
+            shuffle=shuffle,
+            drop_last=drop_last,
+            seed=seed,
+            rank=rank,
             world_size=world_size,
         )
 
@@ -114,8 +130,13 @@ class TensorImageDataset(ImageDataset):
     """All images as one uint8 (N, C, H, W) tensor on the device; batches are index slices."""
 
     def __init__(
-        self, images: torch.Tensor, targets: torch.Tensor | np.ndarray | Sequence[int], *,
-        classes: Sequence[str] | None = None, name: str = "tensor", split: str = "train",
+        self,
+        images: torch.Tensor,
+        targets: torch.Tensor | np.ndarray | Sequence[int],
+        *,
+        classes: Sequence[str] | None = None,
+        name: str = "tensor",
+        split: str = "train",
     ) -> None:
         if images.dtype != torch.uint8 or images.ndim != 4:
             raise ValueError(
@@ -142,7 +163,10 @@ class TensorImageDataset(ImageDataset):
     def subset(self, indices: Indices) -> TensorImageDataset:
         idx = self.check_indices(indices)
         return TensorImageDataset(
-            self.read_uint8(idx), self.targets[idx], classes=self.classes, name=self.name,
+            self.read_uint8(idx),
+            self.targets[idx],
+            classes=self.classes,
+            name=self.name,
             split=self.split,
         )
 
@@ -152,6 +176,9 @@ class TensorImageDataset(ImageDataset):
         if images is self.images:
             return self
         return TensorImageDataset(
-            images, self.targets, classes=self.classes, name=self.name,
+            images,
+            self.targets,
+            classes=self.classes,
+            name=self.name,
             split=self.split,
         )

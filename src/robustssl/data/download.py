@@ -17,8 +17,12 @@ def torchvision_download(name: str, root: Path, split: str) -> None:
 
     root.mkdir(parents=True, exist_ok=True)
     if name in ("cifar10", "cifar100", "mnist", "fashion_mnist"):
-        cls = {"cifar10": tv.CIFAR10, "cifar100": tv.CIFAR100, "mnist": tv.MNIST,
-               "fashion_mnist": tv.FashionMNIST}[name]
+        cls = {
+            "cifar10": tv.CIFAR10,
+            "cifar100": tv.CIFAR100,
+            "mnist": tv.MNIST,
+            "fashion_mnist": tv.FashionMNIST,
+        }[name]
         cls(str(root), train=split == "train", download=True)
     elif name == "svhn":
         tv.SVHN(str(root), split=split, download=True)

@@ -17,9 +17,7 @@ class UnknownDatasetError(DatasetError, KeyError):
     def __init__(self, name: str, known: Iterable[str]) -> None:
         self.name = name
         self.known = sorted(known)
-        super().__init__(
-            f"unknown dataset {name!r}; known datasets: {', '.join(self.known)}"
-        )
+        super().__init__(f"unknown dataset {name!r}; known datasets: {', '.join(self.known)}")
 
     def __str__(self) -> str:  # KeyError would otherwise quote the message
         return str(self.args[0])

@@ -17,7 +17,12 @@ import numpy as np
 from robustssl.data.errors import CorruptDatasetError
 
 IDX_DTYPES: dict[int, str] = {
-    0x08: "u1", 0x09: "i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8",
+    0x08: "u1",
+    0x09: "i1",
+    0x0B: ">i2",
+    0x0C: ">i4",
+    0x0D: ">f4",
+    0x0E: ">f8",
 }
 _GZIP_MAGIC = b"\x1f\x8b"
 

@@ -26,7 +26,8 @@ def _class_dirs(directory: Path) -> list[Path]:
 
 def _images_in(directory: Path) -> list[Path]:
     return sorted(
-        p for p in directory.rglob("*")
+        p
+        for p in directory.rglob("*")
         if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file() and not p.name.startswith(".")
     )
 
@@ -80,7 +81,9 @@ def read_imagefolder(directory: Path, image_size: tuple[int, int] | None) -> Raw
     if not paths:
         extensions = ", ".join(sorted(IMAGE_EXTENSIONS))
         raise DatasetNotFoundError(
-            "imagefolder", directory.name, [directory],
+            "imagefolder",
+            directory.name,
+            [directory],
             f"It holds no images; expected <class>/<image> sub-folders, images ending in "
             f"{extensions}.",
         )

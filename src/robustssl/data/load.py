@@ -69,14 +69,20 @@ def _root(name: str, root: str | Path | None) -> Path:
 
 def _not_found_hint(name: str, root: Path) -> str:
     if name == "imagefolder":
-        return (f"Arrange images as {root}/<split>/<class>/<image> (or pass root=<folder of class "
-                "folders> for split 'train'); imagefolder data cannot be downloaded.")
-    hint = (f"Get it with load_dataset({name!r}, root={str(root)!r}, download=True) "
-            "(torchvision downloads it there), or put the files in one of the places above")
+        return (
+            f"Arrange images as {root}/<split>/<class>/<image> (or pass root=<folder of class "
+            "folders> for split 'train'); imagefolder data cannot be downloaded."
+        )
+    hint = (
+        f"Get it with load_dataset({name!r}, root={str(root)!r}, download=True) "
+        "(torchvision downloads it there), or put the files in one of the places above"
+    )
     info = get_info(name)
     if info.debian_package:
-        hint += (f", or install Debian's package (apt-get install {info.debian_package}), which "
-                 "is read in place")
+        hint += (
+            f", or install Debian's package (apt-get install {info.debian_package}), which "
+            "is read in place"
+        )
     return hint + "."
 
 
@@ -119,9 +125,16 @@ def _materialize(source: ImageSource, device: torch.device, desc: str) -> torch.
 
 
 def load_dataset(
-    name: str, split: str = "train", *, root: str | Path | None = None, download: bool = False,
-    device: str | torch.device = "cpu", image_size: int | tuple[int, int] | None = None,
-    in_memory: bool | None = None, max_in_memory_bytes: int = 2**30, num_workers: int = 0,
+    name: str,
+    split: str = "train",
+    *,
+    root: str | Path | None = None,
+    download: bool = False,
+    device: str | torch.device = "cpu",
+    image_size: int | tuple[int, int] | None = None,
+    in_memory: bool | None = None,
+    max_in_memory_bytes: int = 2**30,
+    num_workers: int = 0,
 ) -> ImageDataset:
     """Load one split of a registered dataset (see ``dataset_names()``).
 
@@ -137,14 +150,22 @@ def load_dataset(
     base = _root(key, root)
     raw = _READERS[key](_locate(key, base, split, download), split, size)
     source = raw.source
-    if size is not None and not isinstance(source, ImageFileSource) \
-            and source.image_shape[1:] != size:
+    if (
+        size is not None
+        and not isinstance(source, ImageFileSource)
+        and source.image_shape[1:] != size
+    ):
         source = ResizedSource(source, size)
     keep = source.nbytes <= max_in_memory_bytes if in_memory is None else in_memory
     if keep:
         images = _materialize(source, dev, f"reading {key}/{split}")
         return TensorImageDataset(images, raw.targets, classes=raw.classes, name=key, split=split)
     return StreamingImageDataset(
-        source, raw.targets, classes=raw.classes, name=key, split=split, device=dev,
+        source,
+        raw.targets,
+        classes=raw.classes,
+        name=key,
+        split=split,
+        device=dev,
         num_workers=num_workers,
     )

@@ -32,8 +32,15 @@ class BatchLoader:
     """Iterable of ``(x, y)`` batches on the dataset's device; ``len`` = batches per epoch."""
 
     def __init__(
-        self, dataset: ImageDataset, batch_size: int, *, shuffle: bool = False,
-        drop_last: bool = False, seed: int = 0, rank: int = 0, world_size: int = 1,
+        self,
+        dataset: ImageDataset,
+        batch_size: int,
+        *,
+        shuffle: bool = False,
+        drop_last: bool = False,
+        seed: int = 0,
+        rank: int = 0,
+        world_size: int = 1,
     ) -> None:
         self.dataset = dataset
         self.batch_size = _check_int(batch_size, "batch_size", 1)

@@ -64,8 +64,8 @@ def read_idx_split(name: str, directory: Path, split: str) -> RawSplit:
     _, h, w = info.image_shape
     if images.ndim != 3 or images.shape[1:] != (h, w) or images.dtype != np.uint8:
         raise CorruptDatasetError(
-            image_path, f"expected uint8 images of shape (N, {h}, {w}), got {images.dtype} "
-            f"{images.shape}"
+            image_path,
+            f"expected uint8 images of shape (N, {h}, {w}), got {images.dtype} {images.shape}",
         )
     if labels.ndim != 1 or len(labels) != len(images):
         raise CorruptDatasetError(

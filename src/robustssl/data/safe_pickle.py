@@ -69,8 +69,16 @@ def load_numpy_pickle(path: str | Path) -> Any:
             return RestrictedUnpickler(fh, path).load()
     except UnsafePickleError:
         raise
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyError, IndexError,
-            AttributeError, MemoryError) as exc:
+    except (
+        pickle.UnpicklingError,
+        EOFError,
+        ValueError,
+        TypeError,
+        KeyError,
+        IndexError,
+        AttributeError,
+        MemoryError,
+    ) as exc:
         raise CorruptDatasetError(
             path, f"not a readable pickle ({type(exc).__name__}: {exc})"
         ) from exc

@@ -72,7 +72,11 @@ class MemmapSource(ImageSource):
     """
 
     def __init__(
-        self, path: Path, disk_shape: tuple[int, int, int, int], *, offset: int = 0,
+        self,
+        path: Path,
+        disk_shape: tuple[int, int, int, int],
+        *,
+        offset: int = 0,
         swap_hw: bool = False,
     ) -> None:
         self.path = Path(path)

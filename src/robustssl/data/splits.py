@@ -63,7 +63,9 @@ def stratified_fraction_indices(
 
 
 def train_val_split_indices(
-    targets: torch.Tensor | list[int], val_fraction: float = 0.15, seed: int = 0,
+    targets: torch.Tensor | list[int],
+    val_fraction: float = 0.15,
+    seed: int = 0,
     stratified: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Disjoint sorted (train, val) indices covering every sample, val ≈ ``val_fraction``.

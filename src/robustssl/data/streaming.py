@@ -34,9 +34,16 @@ class StreamingImageDataset(ImageDataset):
     """Images read on demand from an :class:`ImageSource`; ``num_workers`` reader processes."""
 
     def __init__(
-        self, source: ImageSource, targets: torch.Tensor | np.ndarray, *,
-        classes: Sequence[str], name: str, split: str, device: torch.device | str = "cpu",
-        num_workers: int = 0, indices: torch.Tensor | None = None,
+        self,
+        source: ImageSource,
+        targets: torch.Tensor | np.ndarray,
+        *,
+        classes: Sequence[str],
+        name: str,
+        split: str,
+        device: torch.device | str = "cpu",
+        num_workers: int = 0,
+        indices: torch.Tensor | None = None,
     ) -> None:
         if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
             raise ValueError(f"num_workers={num_workers!r} must be an int ≥ 0")
@@ -58,8 +65,13 @@ class StreamingImageDataset(ImageDataset):
     def subset(self, indices: Indices) -> StreamingImageDataset:
         idx = self.check_indices(indices)
         return StreamingImageDataset(
-            self.source, self.targets[idx], classes=self.classes, name=self.name,
-            split=self.split, device=self.device, num_workers=self.num_workers,
+            self.source,
+            self.targets[idx],
+            classes=self.classes,
+            name=self.name,
+            split=self.split,
+            device=self.device,
+            num_workers=self.num_workers,
             indices=self.source_indices[idx],
         )
 

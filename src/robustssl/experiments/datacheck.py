@@ -56,9 +56,11 @@ def missing_message(need: DataNeed, fetched: bool = False) -> str:
     failed, so it is not offered again)."""
     info = get_info(need.dataset)
     where = need.root or f"{default_data_root()} ($ROBUSTSSL_DATA or ./data)"
-    ways = [] if fetched else [
-        f"robustssl datasets fetch {need.dataset}   (Debian's package or a download)"
-    ]
+    ways = (
+        []
+        if fetched
+        else [f"robustssl datasets fetch {need.dataset}   (Debian's package or a download)"]
+    )
     if info.debian_package:
         ways.append(f"apt-get install -y {info.debian_package}   (Debian's copy, read in place)")
     ways.append(

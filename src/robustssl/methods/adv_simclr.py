@@ -29,7 +29,6 @@ class AdvSimCLRConfig(MethodConfigBase):
     )
 
 
-
 class AdversarialSimCLR(ACL):
     """One BN; both views attacked jointly; NT-Xent on the adversarial views."""
 

@@ -107,7 +107,6 @@ class APDPEConfig(MethodConfigBase):
         return -1.0 if self.penalty == "diversity" else 1.0
 
 
-
 class APDPE(PretrainMethod):
     config_class = APDPEConfig
 
@@ -129,9 +128,7 @@ class APDPE(PretrainMethod):
             return random_rotation(x, generator=generator)
         return self.puzzle(x, generator=generator)
 
-    def task_losses(
-        self, parts: list[Tensor], labels: list[Tensor]
-    ) -> tuple[list[Tensor], Tensor]:
+    def task_losses(self, parts: list[Tensor], labels: list[Tensor]) -> tuple[list[Tensor], Tensor]:
         """Per-sample cross-entropy (B,) of each task's head at its own input (own forward), and
         the first task's encoder features."""
         losses, first = [], None

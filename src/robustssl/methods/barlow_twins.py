@@ -24,7 +24,6 @@ class BarlowTwinsConfig(MethodConfigBase):
     views: SimCLRViewConfig = SimCLRViewConfig()
 
 
-
 class BarlowTwins(ProjectedViewsMethod):
     config_class = BarlowTwinsConfig
 

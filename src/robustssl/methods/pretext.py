@@ -51,7 +51,6 @@ class JigsawConfig(MethodConfigBase):
     adversary: PretrainAdversaryConfig | None = None
 
 
-
 class _Pretext(PretrainMethod):
     def __init__(
         self, encoder: nn.Module, cfg: RotationConfig | JigsawConfig, num_labels: int

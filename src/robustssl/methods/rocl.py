@@ -46,7 +46,6 @@ class RoCLConfig(MethodConfigBase):
     )
 
 
-
 class RoCL(ProjectedViewsMethod):
     config_class = RoCLConfig
 

@@ -39,7 +39,6 @@ class SupConConfig(SimCLRConfig):
     name: Literal["supcon"] = "supcon"  # type: ignore[assignment]
 
 
-
 class SimCLR(ProjectedViewsMethod):
     """Views of each image are positives; all other rows of the (gathered) batch are negatives."""
 

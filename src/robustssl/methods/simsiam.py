@@ -22,7 +22,6 @@ class SimSiamConfig(MethodConfigBase):
     views: SimCLRViewConfig = SimCLRViewConfig()
 
 
-
 class SimSiam(ProjectedViewsMethod):
     config_class = SimSiamConfig
 

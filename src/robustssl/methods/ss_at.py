@@ -82,7 +82,6 @@ class SSATConfig(MethodConfigBase):
         return self
 
 
-
 class SSAT(ClassifierMethod):
     """Adversarial training with a self-supervised auxiliary head (seed 003 Algorithm 1)."""
 

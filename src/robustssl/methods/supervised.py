@@ -33,7 +33,6 @@ class SupervisedConfig(MethodConfigBase):
     tikhonov: float = Field(0.0, ge=0)
 
 
-
 class Supervised(ClassifierMethod):
     config_class = SupervisedConfig
 

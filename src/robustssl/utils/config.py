@@ -157,9 +157,7 @@ def read_yaml(path: Path, where: str = "") -> dict[str, Any]:
     return raw
 
 
-def load_config(
-    path: str | Path | None, model: type[M], overrides: Sequence[str] = ()
-) -> M:
+def load_config(path: str | Path | None, model: type[M], overrides: Sequence[str] = ()) -> M:
     """Read YAML ``path`` (or start from defaults when None) with its ``defaults:`` includes,
     apply overrides, validate. ``path`` may name a shipped config (``fashion_mnist/simclr``); both:
     see :mod:`robustssl.utils.config_files`."""
