@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from robustssl.cli.smoke_option import add_smoke_option, banner, smoke_config
+from robustssl.runs.layout import SUMMARY
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -44,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(cfg.model_dump(mode="json"), indent=2))
         return 0
     result = finetune(cfg, resume=args.resume)
-    smoke = bool(json.loads((result.run_dir / "summary.json").read_text()).get("smoke"))
+    smoke = bool(json.loads((result.run_dir / SUMMARY).read_text()).get("smoke"))
     print(format_finetune_result(result.run_dir, result.metrics, result.seconds, smoke=smoke))
     if smoke:
         print(banner())
