@@ -205,7 +205,8 @@ def check_core(bin_dir: Path, work: Path) -> None:
     step("core install: attacks + evaluation without any extra")
     env = clean_env(bin_dir.parent)
     out = run([str(bin_dir / "python"), "-c", CORE_PROBE % (EXTRA_PACKAGES,)], cwd=work, env=env)
-    res = json.loads(out.strip().splitlines()[-1])
+    # the probe's one JSON line; progress lines (stderr, plain when not a terminal) may follow it
+    res = json.loads(next(ln for ln in reversed(out.splitlines()) if ln.startswith("{")))
     if res["extras_present"] or res["linf"] > 0.05 + 1e-6 or not 0 < res["ra"] < res["sa"]:
         raise CheckFailed(f"core probe: {res}")
     print(f"    SA {res['sa']:.2f}, RA {res['ra']:.2f}, AA {res['aa']:.2f}; no extra importable")
