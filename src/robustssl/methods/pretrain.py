@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -269,18 +270,10 @@ def pretrain(
     if cfg.model.init_from is not None:
         init_weights_path(cfg.model.init_from)  # likewise for missing init weights
     METHODS[cfg.method.name].check_ready(cfg.method, train)  # e.g. AdvCL's ClusterFit source
-    if _launched_rank() != 0:  # a DDP rank started by torchrun / srun / Lightning:
-        return _pretrain_locked(  # rank 0 owns (locks, creates) the run directory
-            cfg,
-            run,
-            resume,
-            train=train,
-            evaluation=evaluation,
-            device=device,
-            extra_callbacks=extra_callbacks,
-            owner=False,
-        )
-    with run.lock():
+    # Of the DDP ranks started by torchrun / srun / Lightning, rank 0 owns (locks, creates) the
+    # run directory; the others neither lock nor create it.
+    owner = _launched_rank() == 0
+    with run.lock() if owner else nullcontext():
         return _pretrain_locked(
             cfg,
             run,
@@ -289,6 +282,7 @@ def pretrain(
             evaluation=evaluation,
             device=device,
             extra_callbacks=extra_callbacks,
+            owner=owner,
         )
 
 
