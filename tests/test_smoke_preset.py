@@ -117,7 +117,7 @@ def test_smoke_runs_of_shipped_configs_are_marked(
 def test_smoke_study_goes_to_its_own_dir_and_is_marked(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from experiments.runfix import tiny_study
+    from tinystudy import tiny_study
 
     root = write_fake_fashion_mnist(tmp_path / "data")
     study = tmp_path / "study"

@@ -7,13 +7,13 @@ import re
 from pathlib import Path
 
 import pytest
-from runfix import plan_of, tiny_study
 
 from fakedata import write_fake_fashion_mnist
 from robustssl.cli.main import main
 from robustssl.experiments import ResultsStore
 from robustssl.experiments.report import build_report
 from robustssl.experiments.runner import run_plan
+from tinystudy import plan_of, tiny_study
 
 
 def _entry(steps: int | None) -> dict:

@@ -10,12 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from runfix import tiny_study, write_experiment
 
 from fakedata import write_fake_fashion_mnist
 from robustssl.cli import main
 from robustssl.data import download as download_module
 from robustssl.data import mnist
+from tinystudy import tiny_study, write_yaml
 
 FAKE_APT = f"""#!{sys.executable}
 import json, os, shutil, sys
@@ -43,7 +43,7 @@ def bare_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def experiment(tmp: Path) -> Path:
     raw = tiny_study(tmp / "data", tmp / "study")
     raw["pretrain"]["sup"]["grid"] = {"optim.lr": [0.002]}
-    return write_experiment(raw, tmp / "tiny.yaml")
+    return write_yaml(tmp / "tiny.yaml", raw)
 
 
 def test_quickstart_installs_the_dataset_then_reaches_the_report(

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from runfix import plan_of, tiny_study, tree_state, write_experiment
 
 from fakedata import write_fake_fashion_mnist
 from robustssl.cli.main import main
@@ -14,6 +13,7 @@ from robustssl.data import mnist
 from robustssl.experiments import ResultsStore, execute
 from robustssl.experiments.execute import StageTask
 from robustssl.experiments.runner import run_plan
+from tinystudy import plan_of, tiny_study, tree_state, write_yaml
 
 
 @pytest.fixture
@@ -106,7 +106,7 @@ def test_failed_stage_is_isolated_and_counted(
 def test_cli_exit_status_counts_failures(
     tmp_path: Path, root: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:
-    path = write_experiment(tiny_study(root, tmp_path / "study"), tmp_path / "exp.yaml")
+    path = write_yaml(tmp_path / "exp.yaml", tiny_study(root, tmp_path / "study"))
 
     def always_fail(task: StageTask) -> None:
         raise RuntimeError("finetuning broke")
@@ -118,7 +118,7 @@ def test_cli_exit_status_counts_failures(
 
 
 def test_cli_dry_run_writes_nothing(tmp_path: Path, root: Path, capsys: Any) -> None:
-    path = write_experiment(tiny_study(root, tmp_path / "study"), tmp_path / "exp.yaml")
+    path = write_yaml(tmp_path / "exp.yaml", tiny_study(root, tmp_path / "study"))
     assert main(["run", str(path), "--dry-run", "--no-estimate", "seeds=[0,1]"]) == 0
     out = capsys.readouterr().out
     assert "12 stages (0 cached, 0 to resume, 12 to run)" in out
@@ -131,7 +131,7 @@ def test_missing_data_stops_before_anything_is_written(
     monkeypatch.setitem(mnist.SYSTEM_DIRS, "fashion_mnist", (tmp_path / "no-debian",))
     empty = tmp_path / "empty"
     empty.mkdir()
-    path = write_experiment(tiny_study(empty, tmp_path / "study"), tmp_path / "exp.yaml")
+    path = write_yaml(tmp_path / "exp.yaml", tiny_study(empty, tmp_path / "study"))
     assert main(["run", str(path), "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert "apt-get install -y dataset-fashion-mnist" in err and "data.download=true" in err
@@ -161,7 +161,7 @@ def test_submitit_local_executor(tmp_path: Path, root: Path) -> None:
 def test_cli_interrupt_says_how_to_resume(
     tmp_path: Path, root: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:
-    path = write_experiment(tiny_study(root, tmp_path / "study"), tmp_path / "exp.yaml")
+    path = write_yaml(tmp_path / "exp.yaml", tiny_study(root, tmp_path / "study"))
 
     def interrupted(task: StageTask) -> None:
         raise KeyboardInterrupt

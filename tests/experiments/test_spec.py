@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from runfix import CONFIGS, REPO, plan_of, tiny_study
 
 from robustssl.experiments.dryrun import format_plan
 from robustssl.experiments.spec import load_experiment
 from robustssl.utils.config import ConfigError
+from tinystudy import CONFIGS, REPO, plan_of, tiny_study
 
 
 def test_grid_expands_seeds_protocols_and_threats(tmp_path: Path) -> None:

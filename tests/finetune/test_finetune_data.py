@@ -9,11 +9,11 @@ import torch
 import torch.nn.functional as F
 
 from robustssl.data import load_dataset
+from robustssl.data.channels import ChannelAdapter, convert_channels
 from robustssl.data.views import rgb_to_grayscale
 from robustssl.data.views.translate import random_translate_flip
 from robustssl.finetune import CLASSIFIER_FILE, FinetuneDataConfig, finetune
 from robustssl.finetune.augment import augment_batch
-from robustssl.finetune.channels import ChannelAdapter, convert_channels
 from robustssl.finetune.config import AugmentationConfig
 from robustssl.finetune.data import load_finetune_data
 from robustssl.models import load_classifier

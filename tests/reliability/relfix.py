@@ -10,10 +10,12 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
-import yaml
+from tinystudy import tiny_study
 
 REPO = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
@@ -40,12 +42,6 @@ def unchanged(before: dict[str, str], root: Path) -> bool:
 
 def temp_files(root: Path) -> list[Path]:
     return sorted(Path(root).rglob("*.tmp"))
-
-
-def write_yaml(path: Path, body: dict[str, Any]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(body, sort_keys=False))
-    return path
 
 
 def pretrain_config(root: Path, out: Path, name: str = "pre", epochs: int = 1) -> dict[str, Any]:
@@ -116,20 +112,44 @@ time.sleep(600)
 """
 
 
-def hold_lock(directory: Path, what: str = "study") -> subprocess.Popen[str]:
-    """Another process holding ``directory``'s lock (imports no torch: ~0.2 s); kill it to
-    release the lock."""
-    proc = subprocess.Popen(
-        [PYTHON, "-c", HOLD_LOCK, str(directory), what],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=child_env(),
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    assert line.strip() == "ready", proc.stderr.read() if proc.stderr else line
-    return proc
+@contextmanager
+def started(
+    args: list[str],
+    *,
+    ready: str | Callable[[], object] | None = None,
+    timeout: float = 60,
+    **popen: Any,
+) -> Iterator[subprocess.Popen[str]]:
+    """A helper process (``args``, with :func:`child_env`) once it has reached a point: printed
+    the line ``ready`` (a str; stdout and stderr are then pipes) or made ``ready()`` true (a
+    callable, polled up to ``timeout`` s). On leaving the block it is killed with ``kill -9``
+    unless it has ended (also when it never got ready)."""
+    if isinstance(ready, str):
+        popen.setdefault("stdout", subprocess.PIPE)
+        popen.setdefault("stderr", subprocess.PIPE)
+    proc = subprocess.Popen(args, env=child_env(), text=True, **popen)
+    try:
+        if isinstance(ready, str):
+            assert proc.stdout is not None
+            line = proc.stdout.readline()
+            if line.strip() != ready:
+                kill9(proc)
+                err = proc.stderr.read() if proc.stderr else ""
+                raise AssertionError(f"{args[:3]} did not print {ready!r}: {line!r} {err}")
+        elif ready is not None:
+            wait_for(ready, timeout, f"{args[:3]} to get ready")
+        yield proc
+    finally:
+        if proc.poll() is None:
+            kill9(proc)
+
+
+def hold_lock(
+    directory: Path, what: str = "study"
+) -> AbstractContextManager[subprocess.Popen[str]]:
+    """Another process holding ``directory``'s lock (imports no torch: ~0.2 s) inside the
+    ``with`` block; killed with ``kill -9`` (which releases the lock) on leaving it."""
+    return started([PYTHON, "-c", HOLD_LOCK, str(directory), what], ready="ready")
 
 
 def child_env(**extra: str) -> dict[str, str]:
@@ -181,60 +201,11 @@ def wait_for(predicate: Any, timeout: float, what: str, poll: float = 0.1) -> No
 
 # -- a small study -----------------------------------------------------------------------------
 
-CONFIGS = REPO / "configs" / "fashion_mnist"
-
 
 def study_spec(root: Path, study: Path, lrs: tuple[float, ...] = (0.001,)) -> dict[str, Any]:
-    """pretrain (one run per learning rate) → SLF → SA/RA: about 1 s per chain."""
-    grid = {"grid": {"optim.lr": list(lrs)}} if len(lrs) > 1 else {}
-    return {
-        "name": "rel",
-        "study_dir": str(study),
-        "seeds": [0],
-        "data": {"root": str(root)},
-        "defaults": {
-            "pretrain": {
-                "data": {"batch_size": 32},
-                "model.backbone_kwargs": {"width": 8},
-                "monitor": {"knn": False, "online_probe": False},
-                "trainer": {"accelerator": "cpu", "max_epochs": 1, "max_time_minutes": None},
-                **({} if grid else {"optim.lr": lrs[0]}),
-            },
-            "finetune": {"device": "cpu"},
-            "evaluate": {"device": "cpu"},
-        },
-        "pretrain": {"sup": {"config": str(CONFIGS / "supervised.yaml"), **grid}},
-        "finetune": {
-            "slf": {
-                "pretrain": "sup",
-                "config": str(CONFIGS / "finetune_slf.yaml"),
-                "overrides": {
-                    "data": {"batch_size": 32},
-                    "optim": {"epochs": 2, "milestones": [1]},
-                },
-            }
-        },
-        "evaluate": {
-            "rob": {
-                "finetune": "slf",
-                "config": str(CONFIGS / "evaluate.yaml"),
-                "threats": {"Linf": [0.1]},
-                "overrides": {
-                    "data": {"n": 16, "batch_size": 16},
-                    "metrics": ["sa", "ra"],
-                    "attacks.pgd": {"steps": 3},
-                    "diagnostics": {"enabled": False},
-                },
-            }
-        },
-    }
-
-
-def study_plan(spec: dict[str, Any]) -> Any:
-    from robustssl.experiments.plan import expand
-    from robustssl.experiments.spec import load_experiment
-
-    return expand(load_experiment(None, raw=spec))
+    """The shared tiny study (:func:`tinystudy.tiny_study`) as these tests use it: named ``rel``,
+    one pretraining run per learning rate (one unless given more), no label."""
+    return tiny_study(root, study, name="rel", lrs=lrs, label=None)
 
 
 # -- worker tasks (module level: spawned workers import them by name) ---------------------------

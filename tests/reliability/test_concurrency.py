@@ -16,15 +16,14 @@ from relfix import (
     hold_lock,
     kill9,
     pretrain_config,
-    study_plan,
     study_spec,
-    write_yaml,
 )
 
 from robustssl.cli.main import main
 from robustssl.experiments import ResultsStore
 from robustssl.runs import DirLock, LockedError, lock_holder
 from robustssl.runs.layout import LOCK
+from tinystudy import plan_of, write_yaml
 
 
 def _refused(err: str, pid: int, what: str) -> None:
@@ -58,10 +57,11 @@ def test_lock_removes_the_directories_it_created(tmp_path: Path) -> None:
 
 
 def test_kill9_of_the_holder_releases_the_lock(tmp_path: Path) -> None:
-    holder = hold_lock(tmp_path / "s")
-    found = lock_holder(tmp_path / "s")
-    assert found is not None and found.pid == holder.pid and found.command == "holder of the test"
-    kill9(holder)
+    with hold_lock(tmp_path / "s") as holder:
+        found = lock_holder(tmp_path / "s")
+        assert found is not None and found.pid == holder.pid
+        assert found.command == "holder of the test"
+        kill9(holder)
     assert (tmp_path / "s" / LOCK).is_file()  # left behind by the killed process...
     assert lock_holder(tmp_path / "s") is None  # ...but not held
     with DirLock(tmp_path / "s", "study"):
@@ -76,13 +76,10 @@ def test_second_runner_is_refused_until_the_first_is_killed(
     assert main(["run", str(exp), "--no-progress"]) == 0
     capsys.readouterr()
     before = hashes(study)
-    runner = hold_lock(study, "study")  # a runner in another terminal
-    try:
+    with hold_lock(study, "study") as runner:  # a runner in another terminal
         assert main(["run", str(exp), "--no-progress"]) == 2
         _refused(capsys.readouterr().err, runner.pid, f"study {study}")
         assert hashes(study) == before  # not even experiment.yaml / plan.json were rewritten
-    finally:
-        kill9(runner)
     assert main(["run", str(exp), "--no-progress"]) == 0
     assert "3 already complete" in capsys.readouterr().out
 
@@ -93,16 +90,13 @@ def test_runner_refuses_while_a_stage_is_held_by_a_leftover_worker(
     study = tmp_path / "study"
     spec = study_spec(data_root, study)
     exp = write_yaml(tmp_path / "exp.yaml", spec)
-    finetune_stage = study_plan(spec).of_kind("finetune")[0]
-    leftover = hold_lock(finetune_stage.path, "run directory")
-    try:
+    finetune_stage = plan_of(spec).of_kind("finetune")[0]
+    with hold_lock(finetune_stage.path, "run directory") as leftover:
         assert main(["run", str(exp), "--no-progress"]) == 2
         err = capsys.readouterr().err
         assert f"finetune stage {finetune_stage.name} of this study is still being run" in err
         assert f"pid {leftover.pid}" in err and f"kill {leftover.pid}" in err
         assert not (study / "results.sqlite").exists()  # refused before the store was made
-    finally:
-        kill9(leftover)
     assert main(["run", str(exp), "--no-progress"]) == 0
 
 
@@ -113,26 +107,20 @@ def test_second_pretrain_on_one_run_dir_is_refused(
     (run / "summary.json").unlink()  # an interrupted run, to be resumed
     cfg = write_yaml(tmp_path / "p.yaml", pretrain_config(data_root, tmp_path, epochs=2))
     before = hashes(run)
-    other = hold_lock(run, "run directory")
-    try:
+    with hold_lock(run, "run directory") as other:
         assert main(["pretrain", "--config", str(cfg), "--resume"]) == 2
         _refused(capsys.readouterr().err, other.pid, f"run directory {run}")
         assert hashes(run) == before
-    finally:
-        kill9(other)
 
 
 def test_fresh_pretrain_refused_while_another_process_creates_that_run(
     tmp_path: Path, data_root: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     cfg = write_yaml(tmp_path / "p.yaml", pretrain_config(data_root, tmp_path / "out"))
-    other = hold_lock(tmp_path / "out" / "pre", "run directory")
-    try:
+    with hold_lock(tmp_path / "out" / "pre", "run directory") as other:
         assert main(["pretrain", "--config", str(cfg)]) == 2
         _refused(capsys.readouterr().err, other.pid, "run directory")
         assert os.listdir(tmp_path / "out" / "pre") == [LOCK]  # only the other's lock file
-    finally:
-        kill9(other)
 
 
 def test_second_finetune_on_one_run_dir_is_refused(
@@ -144,13 +132,10 @@ def test_second_finetune_on_one_run_dir_is_refused(
     body = finetune_config(data_root, done_runs["pretrain"], tmp_path)
     cfg = write_yaml(tmp_path / "f.yaml", body)
     before = hashes(run)
-    other = hold_lock(run, "run directory")
-    try:
+    with hold_lock(run, "run directory") as other:
         assert main(["finetune", "--config", str(cfg), "--resume"]) == 2
         _refused(capsys.readouterr().err, other.pid, f"run directory {run}")
         assert hashes(run) == before
-    finally:
-        kill9(other)
 
 
 def test_second_evaluate_of_one_evaluation_is_refused(
@@ -159,25 +144,18 @@ def test_second_evaluate_of_one_evaluation_is_refused(
     run = copy_run(done_runs["finetune"], tmp_path / "ft")
     cfg = write_yaml(tmp_path / "e.yaml", evaluate_config())
     before = hashes(run)
-    other = hold_lock(run / "evaluation" / "ev", "evaluation folder")
-    try:
+    with hold_lock(run / "evaluation" / "ev", "evaluation folder") as other:
         assert main(["evaluate", str(run), "--config", str(cfg)]) == 2
         _refused(capsys.readouterr().err, other.pid, "evaluation folder")
         assert hashes(run) == before
-    finally:
-        kill9(other)
 
 
 def test_running_stage_of_a_killed_runner_reads_interrupted(tmp_path: Path) -> None:
     with ResultsStore(tmp_path) as store:
         sid = store.add_stage("pretrain", "a", {}, {}, status="running")
         store.set_status(sid, "running")
-    runner = hold_lock(tmp_path, "study")
-    try:
-        with ResultsStore(tmp_path) as store:
-            assert store.stages()[0]["status"] == "running"  # its runner is alive
-    finally:
-        kill9(runner)
+    with hold_lock(tmp_path, "study"), ResultsStore(tmp_path) as store:
+        assert store.stages()[0]["status"] == "running"  # its runner is alive
     with ResultsStore(tmp_path) as store:
         assert store.stages()[0]["status"] == "interrupted"
         assert store.stages(status="running")[0]["status"] == "interrupted"
@@ -188,10 +166,7 @@ def test_rebuild_is_refused_while_a_runner_holds_the_study(
 ) -> None:
     ResultsStore(tmp_path).close()
     before = hashes(tmp_path)
-    runner = hold_lock(tmp_path, "study")
-    try:
+    with hold_lock(tmp_path, "study") as runner:
         assert main(["results", str(tmp_path), "--rebuild"]) == 2
         _refused(capsys.readouterr().err, runner.pid, "study")
-    finally:
-        kill9(runner)
     assert hashes(tmp_path) == before

@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 import torch
-from relfix import copy_run, finetune_config, hashes, pretrain_config, study_spec, write_yaml
+from relfix import copy_run, finetune_config, hashes, pretrain_config, study_spec
 
 from robustssl.cli.main import main
 from robustssl.experiments import ResultsStore
 from robustssl.utils.checkpoint import load_weights, load_weights_metadata, save_weights
+from tinystudy import write_yaml
 
 
 class NotATensor:

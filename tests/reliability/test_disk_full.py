@@ -27,7 +27,6 @@ from relfix import (
     pretrain_config,
     study_spec,
     temp_files,
-    write_yaml,
 )
 
 import robustssl.runs.atomic as atomic
@@ -36,6 +35,7 @@ from robustssl.cli.main import main
 from robustssl.experiments import ResultsStore
 from robustssl.runs import DirLock, DiskFullError, atomic_write_text, lock_holder
 from robustssl.utils.checkpoint import load_weights, save_weights
+from tinystudy import write_yaml
 
 FULL = "no space left on the disk holding"
 

@@ -11,19 +11,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-from relfix import (
-    copy_run,
-    evaluate_config,
-    finetune_config,
-    hashes,
-    pretrain_config,
-    study_spec,
-    write_yaml,
-)
+from relfix import copy_run, evaluate_config, finetune_config, hashes, pretrain_config, study_spec
 
 from fakedata import Formats
 from robustssl.cli.main import main
 from robustssl.experiments import ResultsStore
+from tinystudy import write_yaml
 
 
 def _error(capsys: pytest.CaptureFixture[str], *needles: str) -> str:

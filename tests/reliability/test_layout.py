@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from relfix import study_plan, study_spec
+from relfix import study_spec
 
 from robustssl.runs import remove_temp_files, stage_state
 from robustssl.runs.compare import (
@@ -16,6 +16,7 @@ from robustssl.runs.compare import (
     identity_config,
 )
 from robustssl.runs.layout import LOCK, holds_run
+from tinystudy import plan_of
 
 
 def _finetune(study: str, **changes: object) -> dict[str, object]:
@@ -77,8 +78,8 @@ def test_identity_drops_the_upstream_path_resume_keeps_it() -> None:
 
 
 def test_stage_ids_survive_moving_the_study(tmp_path: Path) -> None:
-    a = study_plan(study_spec(tmp_path / "data", tmp_path / "a"))
-    b = study_plan(study_spec(tmp_path / "elsewhere", tmp_path / "x" / "b"))
+    a = plan_of(study_spec(tmp_path / "data", tmp_path / "a"))
+    b = plan_of(study_spec(tmp_path / "elsewhere", tmp_path / "x" / "b"))
     assert [s.id for s in a] == [s.id for s in b]
     assert [s.name for s in a] == [s.name for s in b]
 

@@ -19,10 +19,8 @@ from relfix import (
     finetune_config,
     hashes,
     pretrain_config,
-    study_plan,
     study_spec,
     temp_files,
-    write_yaml,
 )
 
 from robustssl.cli.main import main
@@ -30,6 +28,7 @@ from robustssl.experiments import ResultsStore
 from robustssl.methods import PretrainConfig, PretrainModule, pretrain
 from robustssl.runs import Terminated, lock_holder
 from robustssl.utils.checkpoint import load_weights
+from tinystudy import plan_of, write_yaml
 
 
 def _signal_at_step(
@@ -244,7 +243,7 @@ def test_ctrl_c_between_stages_keeps_the_finished_stage(
 
     monkeypatch.setattr(ResultsStore, "ingest", ingest_interrupted)
     assert main(["run", str(exp), "--no-progress"]) == 130
-    evaluation = study_plan(spec).of_kind("evaluate")[0]
+    evaluation = plan_of(spec).of_kind("evaluate")[0]
     done = hashes(tmp_path / "study" / "runs")
     monkeypatch.undo()
     assert main(["run", str(exp), "--no-progress"]) == 0

@@ -10,21 +10,12 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from relfix import (
-    PYTHON,
-    alive,
-    child_env,
-    kill9,
-    sleepy,
-    study_plan,
-    study_spec,
-    wait_for,
-    worker_pids,
-    write_yaml,
-)
+from relfix import PYTHON, alive, kill9, sleepy, started, study_spec, wait_for, worker_pids
 
 from robustssl.cli.main import main
 from robustssl.experiments import ResultsStore
@@ -32,6 +23,7 @@ from robustssl.experiments.execute import StageTask
 from robustssl.experiments.launchers import ProcessLauncher
 from robustssl.experiments.runner import run_plan
 from robustssl.runs import lock_holder
+from tinystudy import plan_of, write_yaml
 
 
 def _task(stage_id: str, where: Path) -> StageTask:
@@ -57,12 +49,9 @@ time.sleep(600)
 
 
 def test_kill9_of_the_runner_takes_its_workers_with_it(tmp_path: Path) -> None:
-    runner = subprocess.Popen([PYTHON, "-c", LAUNCHER, str(tmp_path)], env=child_env())
-    try:
+    with started([PYTHON, "-c", LAUNCHER, str(tmp_path)]) as runner:
         pids = [_pid(tmp_path, "a"), _pid(tmp_path, "b")]
         assert sorted(worker_pids(runner.pid)) == sorted(pids)
-    finally:
-        kill9(runner)
     wait_for(lambda: not any(alive(p) for p in pids), 30, "the orphaned workers to end")
 
 
@@ -102,20 +91,20 @@ sys.exit(main(["run", sys.argv[1], "--jobs", "2", "--no-progress"]))
 """
 
 
-def _held_study(tmp_path: Path, data_root: Path) -> tuple[Path, Path, subprocess.Popen[str]]:
+@contextmanager
+def _held_study(
+    tmp_path: Path, data_root: Path
+) -> Iterator[tuple[Path, Path, subprocess.Popen[str]]]:
+    """A real ``robustssl run --jobs 2`` whose workers wait while ``<study>/hold`` exists;
+    killed with ``kill -9`` on leaving the block unless it has ended."""
     study = tmp_path / "study"
     spec = study_spec(data_root, study, lrs=(0.001, 0.002))
     exp = write_yaml(tmp_path / "exp.yaml", spec)
     study.mkdir()
     (study / "hold").write_text("")
-    runner = subprocess.Popen(
-        [PYTHON, "-c", HELD_RUN, str(exp)],
-        env=child_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    return study, exp, runner
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+    with started([PYTHON, "-c", HELD_RUN, str(exp)], **pipes) as runner:
+        yield study, exp, runner
 
 
 @pytest.mark.slow
@@ -123,15 +112,11 @@ def _held_study(tmp_path: Path, data_root: Path) -> tuple[Path, Path, subprocess
 def test_stopped_runner_stops_its_workers_and_records_interrupted_stages(
     tmp_path: Path, data_root: Path, signum: int, status: int
 ) -> None:
-    study, exp, runner = _held_study(tmp_path, data_root)
-    try:
-        stages = [s.id for s in study_plan(study_spec(data_root, study, (0.001, 0.002)))]
+    with _held_study(tmp_path, data_root) as (study, exp, runner):
+        stages = [s.id for s in plan_of(study_spec(data_root, study, (0.001, 0.002)))]
         pids = [_pid(study, sid, timeout=120) for sid in stages[:2]]  # both pretrain stages
         os.kill(runner.pid, signum)
         _, err = runner.communicate(timeout=120)
-    finally:
-        if runner.poll() is None:
-            kill9(runner)
     assert runner.returncode == status, err[-2000:]
     assert "run the same command again: completed stages are kept" in err
     assert not any(alive(p) for p in pids) and lock_holder(study) is None
@@ -143,12 +128,10 @@ def test_stopped_runner_stops_its_workers_and_records_interrupted_stages(
 
 @pytest.mark.slow
 def test_kill9_of_a_real_study_runner_then_rerun(tmp_path: Path, data_root: Path) -> None:
-    study, _, runner = _held_study(tmp_path, data_root)
-    plan = study_plan(study_spec(data_root, study, (0.001, 0.002)))
-    try:
+    with _held_study(tmp_path, data_root) as (study, _, _runner):
+        plan = plan_of(study_spec(data_root, study, (0.001, 0.002)))
         pids = [_pid(study, s.id, timeout=120) for s in plan.of_kind("pretrain")]
-    finally:
-        kill9(runner)
+    # leaving the block killed the runner with kill -9
     wait_for(lambda: not any(alive(p) for p in pids), 30, "the orphaned workers to end")
     assert lock_holder(study) is None
     with ResultsStore(study) as store:  # no live runner: its running stages read interrupted

@@ -16,20 +16,12 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from robustssl.attacks.checks import check_eps
 from robustssl.attacks.step_size import StepRule, pgd_step_size
 from robustssl.attacks.threat import Norm, canonical_norm
 from robustssl.utils.config import StrictConfig, parse_fraction
 
 LEGACY_RULE_KEY = "step_rule"
-
-
-def check_linf_eps(norm: str, eps: float, key: str) -> None:
-    """A ValueError naming ``key`` when an L∞ ε covers the whole [0,1] pixel range (ε ≥ 1)."""
-    if norm == "Linf" and eps >= 1:
-        raise ValueError(
-            f"{key}={eps} is ≥ 1, the whole [0,1] pixel range, for L∞; give ε in pixel units, "
-            f"e.g. {key}=8/255 (0.031) or {key}=0.1"
-        )
 
 
 class AdversaryConfig(StrictConfig):
@@ -74,7 +66,7 @@ class AdversaryConfig(StrictConfig):
 
     @model_validator(mode="after")
     def _sensible(self) -> AdversaryConfig:
-        check_linf_eps(self.norm, self.eps, "eps")
+        check_eps(self.norm, self.eps, name="eps", config=True)
         if self.attack == "apgd":
             if self.norm == "L1":
                 raise ValueError("APGD trains only for norm Linf or L2; use attack=pgd for L1")

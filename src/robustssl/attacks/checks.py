@@ -12,10 +12,13 @@ or NaN is exactly the silent wrong answer these checks exist to prevent.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor, nn
 
 from robustssl.attacks.mode import attack_mode
+from robustssl.data.labels import labels_outside
 
 LARGE_EPS_HINT = (
     "an L∞ ε ≥ 1 covers the whole [0,1] image box; pixel-unit ε is usually 8/255 ≈ 0.031 "
@@ -23,12 +26,30 @@ LARGE_EPS_HINT = (
 )
 
 
-def check_eps(norm: str, eps: float, *, allow_large_eps: bool = False, name: str = "eps") -> None:
-    """Refuse an L∞ radius ≥ 1 (pixels are in [0,1]) unless ``allow_large_eps`` says it is meant."""
+def check_eps(
+    norm: str,
+    eps: float,
+    *,
+    allow_large_eps: bool = False,
+    name: str = "eps",
+    config: bool = False,
+    allow_zero: bool = False,
+) -> None:
+    """Refuse an L∞ radius ≥ 1 (pixels are in [0,1]) unless ``allow_large_eps`` says it is meant.
+
+    The one ε rule of the attacks, the training adversaries and the evaluation config. ``config``:
+    ``name`` is a config key, so ε must also be finite and > 0 (≥ 0 with ``allow_zero``, for the
+    points of a curve) and the fix names the key."""
+    if config:
+        low_ok = eps >= 0 if allow_zero else eps > 0
+        if not math.isfinite(eps) or not low_ok:
+            bound = "≥ 0" if allow_zero else "> 0"
+            raise ValueError(
+                f"{name} = {eps!r}: ε must be finite and {bound} (pixel units, e.g. 8/255)"
+            )
     if norm == "Linf" and isinstance(eps, (int, float)) and eps >= 1 and not allow_large_eps:
-        raise ValueError(
-            f"{name} = {eps:g}: {LARGE_EPS_HINT} (pass allow_large_eps=True if you mean it)"
-        )
+        fix = f"set {name} in pixel units" if config else "pass allow_large_eps=True if you mean it"
+        raise ValueError(f"{name} = {eps:g}: {LARGE_EPS_HINT} ({fix})")
 
 
 def check_inputs(x: Tensor, y: Tensor) -> None:
@@ -93,8 +114,9 @@ def model_classes(model: nn.Module, x: Tensor) -> int:
 
 def check_labels(y: Tensor, num_classes: int, name: str = "y") -> None:
     """Labels must be class indices in [0, num_classes)."""
-    low, high = int(y.min()), int(y.max())
-    if low < 0 or high >= num_classes:
+    outside = labels_outside(y, num_classes)
+    if outside is not None:
+        low, high = outside
         raise ValueError(
             f"{name} holds labels in [{low}, {high}] but the model predicts {num_classes} classes; "
             f"labels must be in [0, {num_classes})"

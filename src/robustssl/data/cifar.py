@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from robustssl.data.errors import CorruptDatasetError
+from robustssl.data.labels import labels_outside
 from robustssl.data.registry import get_info
 from robustssl.data.safe_pickle import load_numpy_pickle
 from robustssl.data.sources import ArraySource, RawSplit
@@ -89,7 +90,7 @@ def _read_batch(path: Path, label_key: str, num_classes: int) -> tuple[np.ndarra
         raise CorruptDatasetError(
             path, f"{label_key!r} must hold {len(data)} integers, got shape {labels.shape}"
         )
-    if len(labels) and (labels.min() < 0 or labels.max() >= num_classes):
+    if labels_outside(labels, num_classes) is not None:
         raise CorruptDatasetError(path, f"{label_key!r} outside 0..{num_classes - 1}")
     return data.reshape(-1, 3, 32, 32), labels.astype(np.int64)
 

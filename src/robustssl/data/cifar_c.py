@@ -18,6 +18,7 @@ from robustssl.data.corruptions._common import check_severity
 from robustssl.data.corruptions.params import NAMES, SEVERITIES
 from robustssl.data.dataset import TensorImageDataset
 from robustssl.data.errors import CorruptDatasetError, DatasetError, DatasetNotFoundError
+from robustssl.data.labels import labels_outside
 from robustssl.data.registry import DATASETS
 
 # The release also ships four extra corruptions (the "validation" ones of the paper).
@@ -86,7 +87,7 @@ def _classes(labels: np.ndarray, num_classes: int | None, path: Path) -> Sequenc
     top = int(labels.max()) if len(labels) else 0
     if num_classes is None:
         num_classes = 10 if top < 10 else 100
-    if int(labels.min()) < 0 or top >= num_classes:
+    if labels_outside(labels, num_classes) is not None:
         raise CifarCFormatError(path, f"labels outside 0..{num_classes - 1}")
     known = {10: DATASETS["cifar10"].class_names, 100: DATASETS["cifar100"].class_names}
     return known.get(num_classes) or [str(c) for c in range(num_classes)]

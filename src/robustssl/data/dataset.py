@@ -126,6 +126,29 @@ class ImageDataset(ABC):
         )
 
 
+class WrappedDataset(ImageDataset):
+    """``base`` seen through a wrapper: its name, split, classes, labels and device, and (unless
+    a subclass changes them) its images. Subclasses add what they change (channels, label
+    columns) and their own ``subset``."""
+
+    def __init__(self, base: ImageDataset) -> None:
+        super().__init__(
+            name=base.name,
+            split=base.split,
+            classes=base.classes,
+            targets=base.targets,
+            device=base.device,
+        )
+        self.base = base
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return self.base.image_shape
+
+    def read_uint8(self, indices: torch.Tensor) -> torch.Tensor:
+        return self.base.read_uint8(indices)
+
+
 class TensorImageDataset(ImageDataset):
     """All images as one uint8 (N, C, H, W) tensor on the device; batches are index slices."""
 

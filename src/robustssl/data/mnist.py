@@ -16,6 +16,7 @@ import numpy as np
 
 from robustssl.data.errors import CorruptDatasetError
 from robustssl.data.idx import read_idx
+from robustssl.data.labels import labels_outside
 from robustssl.data.registry import get_info
 from robustssl.data.sources import ArraySource, RawSplit
 
@@ -71,7 +72,7 @@ def read_idx_split(name: str, directory: Path, split: str) -> RawSplit:
         raise CorruptDatasetError(
             label_path, f"expected {len(images)} labels (one per image), got shape {labels.shape}"
         )
-    if len(labels) and (labels.min() < 0 or labels.max() >= info.num_classes):
+    if labels_outside(labels, info.num_classes) is not None:
         raise CorruptDatasetError(label_path, f"labels outside 0..{info.num_classes - 1}")
     return RawSplit(
         source=ArraySource(images[:, None]),

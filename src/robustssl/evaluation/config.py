@@ -7,12 +7,11 @@ metric, or an ε that makes no sense for its norm fails here, naming the key and
 
 from __future__ import annotations
 
-import math
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from robustssl.attacks.checks import LARGE_EPS_HINT
+from robustssl.attacks.checks import check_eps
 from robustssl.attacks.step_size import StepRule
 from robustssl.attacks.threat import canonical_norm
 from robustssl.utils.config import StrictConfig, parse_fraction
@@ -21,16 +20,6 @@ from robustssl.utils.loggers import LoggerName
 ATTACK_NAMES = ("fgsm", "pgd", "apgd-ce", "apgd-dlr", "apgd-t", "fab-t", "square", "aa")
 BREAKDOWN_ATTACKS = ("fgsm", "pgd", "apgd-ce", "apgd-dlr", "aa")  # seed 000 Figure 14
 EVAL_NORMS = ("Linf", "L2")
-
-
-def check_eps(norm: str, eps: float, key: str, allow_zero: bool = False) -> None:
-    """L∞: 0 < ε < 1 (pixels are in [0,1]); L2: ε > 0; ``allow_zero`` for curve points."""
-    low_ok = eps >= 0 if allow_zero else eps > 0
-    if not math.isfinite(eps) or not low_ok:
-        bound = "≥ 0" if allow_zero else "> 0"
-        raise ValueError(f"{key} = {eps!r}: ε must be finite and {bound} (pixel units, e.g. 8/255)")
-    if norm == "Linf" and eps >= 1:
-        raise ValueError(f"{key} = {eps!r}: {LARGE_EPS_HINT}")  # the attacks' own words
 
 
 def check_attack(name: str, key: str, allowed: tuple[str, ...] = ATTACK_NAMES) -> str:
@@ -253,9 +242,9 @@ class EvaluateConfig(StrictConfig):
         if not self.threats and any(m.needs_threat for m in metrics):
             raise ValueError("threats is empty; add one, e.g. threats.Linf.eps=8/255")
         for norm, threat in self.threats.items():
-            check_eps(norm, threat.eps, f"threats.{norm}.eps")
+            check_eps(norm, threat.eps, name=f"threats.{norm}.eps", config=True)
             for e in threat.eps_list:
-                check_eps(norm, e, f"threats.{norm}.eps_list", allow_zero=True)
+                check_eps(norm, e, name=f"threats.{norm}.eps_list", config=True, allow_zero=True)
         for metric in metrics:  # each metric's own config checks
             if metric.validate is not None:
                 metric.validate(self)

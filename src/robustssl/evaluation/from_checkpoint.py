@@ -12,10 +12,9 @@ from typing import Any, cast
 
 import numpy as np
 import torch
-from torch import Tensor
 
 from robustssl.data import load_dataset
-from robustssl.data.views import rgb_to_grayscale
+from robustssl.data.channels import convert_channels
 from robustssl.evaluation.config import EvaluateConfig
 from robustssl.evaluation.records import RecordContext, write_records
 from robustssl.evaluation.suite import EvaluationResult, check_compatible, evaluate
@@ -83,17 +82,6 @@ def describe(
         seed=seed,
         subset=subset,
     )
-
-
-def convert_channels(x: Tensor, channels: int) -> Tensor:
-    """Gray → RGB by repetition, RGB → gray by ITU-R 601 luma (as finetuning converts)."""
-    if x.shape[1] == channels:
-        return x
-    if x.shape[1] == 1 and channels == 3:
-        return x.expand(-1, channels, -1, -1).contiguous()
-    if x.shape[1] == 3 and channels == 1:
-        return rgb_to_grayscale(x).clamp(0, 1)
-    raise ValueError(f"cannot convert {x.shape[1]}-channel images to {channels} channels")
 
 
 def _size(value: Any) -> int | tuple[int, int] | None:

@@ -106,7 +106,7 @@ def _float_or_none(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-def check_labels(labels: Mapping[str, Any]) -> dict[str, Any]:
+def check_stage_labels(labels: Mapping[str, Any]) -> dict[str, Any]:
     """``labels`` with a clear error for unknown keys or non-numeric ε_train / label fraction."""
     unknown = sorted(set(labels) - set(LABEL_KEYS))
     if unknown:

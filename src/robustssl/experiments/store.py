@@ -42,7 +42,7 @@ from robustssl.evaluation.records import EvalRecord, now, read_records
 from robustssl.experiments.filters import filter_rows, number
 from robustssl.experiments.labels import (
     LABEL_KEYS,
-    check_labels,
+    check_stage_labels,
     config_kind,
     labels_from_config,
     record_labels,
@@ -374,7 +374,7 @@ class ResultsStore:
     ) -> int:
         """The id of stage (kind, name), created or updated with the given config / labels."""
         _check_status(status)
-        labels = check_labels(labels or {})
+        labels = check_stage_labels(labels or {})
         cfg = _dumps(dict(config or {}))
 
         def upsert(conn: sqlite3.Connection) -> int:

@@ -12,7 +12,8 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from robustssl.attacks import canonical_norm
-from robustssl.attacks.adversary import AdversaryConfig, check_linf_eps
+from robustssl.attacks.adversary import AdversaryConfig
+from robustssl.attacks.checks import check_eps
 from robustssl.data.config import DataConfig
 from robustssl.finetune.protocols import PROTOCOLS, get_protocol
 from robustssl.models.config import ModelConfig
@@ -136,7 +137,7 @@ class SelectionConfig(StrictConfig):
 
     @model_validator(mode="after")
     def _sensible(self) -> SelectionConfig:
-        check_linf_eps(self.norm, self.eps, "select.eps")
+        check_eps(self.norm, self.eps, name="select.eps", config=True)
         return self
 
 

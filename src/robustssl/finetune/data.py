@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import torch
 
 from robustssl.data import ImageDataset, get_info, load_dataset
+from robustssl.data.channels import with_channels
 from robustssl.data.resize import parse_image_size
-from robustssl.finetune.channels import with_channels
 from robustssl.finetune.config import FinetuneDataConfig
 from robustssl.finetune.pretrained import PretrainedEncoder
 

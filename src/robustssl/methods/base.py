@@ -1,5 +1,5 @@
-"""A pretraining method = views + encoder/heads + objective (+ an adversary slot, filled by the
-robust-pretraining issue). ARCHITECTURE.md "The one idea"."""
+"""A pretraining method = views + encoder/heads + objective (+ an adversary, for the robust
+methods). ARCHITECTURE.md "The one idea"; adding one: docs/adding_a_method.md."""
 
 from __future__ import annotations
 

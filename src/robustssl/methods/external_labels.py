@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from robustssl.data.labels import labels_outside
 from robustssl.data.safe_pickle import load_numpy_pickle
 from robustssl.utils.checkpoint import load_weights, load_weights_metadata, save_weights
 
@@ -57,10 +58,10 @@ def load_external_labels(path: str | Path, ks: Sequence[int], samples: int | Non
             f"clusterfit.labels={str(path)!r}: unsupported file type {suffix or '(none)'}; use "
             f"one of {', '.join(SUFFIXES)}"
         )
-    return check_labels(array, ks, samples, str(path))
+    return check_pseudo_labels(array, ks, samples, str(path))
 
 
-def check_labels(array: Any, ks: Sequence[int], samples: int | None, where: str) -> Tensor:
+def check_pseudo_labels(array: Any, ks: Sequence[int], samples: int | None, where: str) -> Tensor:
     """``array`` as (N, len(ks)) int64 after the shape, type and range checks."""
     array = np.asarray(array)
     if array.ndim == 1 and len(ks) == 1:
@@ -79,11 +80,11 @@ def check_labels(array: Any, ks: Sequence[int], samples: int | None, where: str)
             "data.label_fraction / data.val_fraction, which shrink the training set)"
         )
     for column, k in enumerate(ks):
-        values = array[:, column]
-        if len(values) and (int(values.min()) < 0 or int(values.max()) >= k):
+        outside = labels_outside(array[:, column], k)
+        if outside is not None:
             raise ValueError(
                 f"{where}: column {column} (K = {k}) holds labels in "
-                f"[{int(values.min())}, {int(values.max())}], outside [0, {k - 1}]; check the "
+                f"[{outside[0]}, {outside[1]}], outside [0, {k - 1}]; check the "
                 "column order against clusterfit.ks"
             )
     return torch.from_numpy(array.astype(np.int64))
@@ -183,6 +184,6 @@ def convert_reference_pickle(
     dst = Path(dst)
     if dst.suffix != ".safetensors":
         raise ValueError(f"write the converted labels to a .safetensors file, not {dst.name}")
-    labels = check_labels(read_reference_pickle(src, ks), ks, None, str(src))
+    labels = check_pseudo_labels(read_reference_pickle(src, ks), ks, None, str(src))
     save_weights({"labels": labels}, dst, {"ks": list(ks), "source": Path(src).name})
     return labels

@@ -13,10 +13,10 @@ import torch
 from torch import Tensor
 
 from robustssl.data import ImageDataset
-from robustssl.data.dataset import Batch, Indices
+from robustssl.data.dataset import Batch, Indices, WrappedDataset
 
 
-class PseudoLabelledDataset(ImageDataset):
+class PseudoLabelledDataset(WrappedDataset):
     """``base`` with per-sample label columns ``pseudo_labels`` (N, n) int64 appended."""
 
     def __init__(self, base: ImageDataset, pseudo_labels: Tensor) -> None:
@@ -25,22 +25,8 @@ class PseudoLabelledDataset(ImageDataset):
                 f"pseudo_labels must be (N, n) with N = {len(base)} samples of {base.name}, "
                 f"got {tuple(pseudo_labels.shape)}"
             )
-        super().__init__(
-            name=base.name,
-            split=base.split,
-            classes=base.classes,
-            targets=base.targets,
-            device=base.device,
-        )
-        self.base = base
+        super().__init__(base)
         self.pseudo_labels = pseudo_labels.to(torch.int64).cpu()
-
-    @property
-    def image_shape(self) -> tuple[int, int, int]:
-        return self.base.image_shape
-
-    def read_uint8(self, indices: Tensor) -> Tensor:
-        return self.base.read_uint8(indices)
 
     def subset(self, indices: Indices) -> PseudoLabelledDataset:
         idx = self.check_indices(indices)

@@ -1,11 +1,12 @@
 """The pretraining methods: each method class, with its config class beside it in its module
 (``config_class``), registered here once. The config union of ``PretrainConfig.method`` and the
 name → class map both come from :data:`METHOD_CLASSES`, so adding a method is its module plus one
-line here (docs/adding_a_method.md)."""
+line here (docs/adding_a_method.md). A method defined outside the package (a plug-in, a test)
+joins at run time with :func:`register_method`, which rebuilds both."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import Field
 from torch import nn
@@ -44,11 +45,21 @@ METHOD_CLASSES: tuple[type[PretrainMethod], ...] = (
 
 
 def method_name(cls: type[PretrainMethod]) -> str:
-    """The ``method.name`` of a method class: the default of its config's ``name``."""
-    name = cls.config_class.model_fields["name"].default
-    if not isinstance(name, str) or not name:
+    """The ``method.name`` of a method class: its config's ``name``, a one-value ``Literal``.
+    A TypeError naming the class and the fix when it has none (the union needs the literal)."""
+    config = getattr(cls, "config_class", None)
+    if not (isinstance(config, type) and issubclass(config, MethodConfigBase)):
         raise TypeError(
-            f"{cls.__name__}.config_class needs a literal name, e.g. name: Literal['x']"
+            f"{getattr(cls, '__name__', cls)} needs config_class, a MethodConfigBase subclass "
+            "(its config, beside it in its module)"
+        )
+    field = config.model_fields["name"]
+    name = field.default
+    literal = get_origin(field.annotation) is Literal and get_args(field.annotation) == (name,)
+    if not isinstance(name, str) or not name or not literal:
+        raise TypeError(
+            f"{config.__name__} (config_class of {cls.__name__}) needs a literal name, "
+            "e.g. name: Literal['x'] = 'x'"
         )
     return name
 
@@ -65,13 +76,51 @@ def _methods(classes: tuple[type[PretrainMethod], ...]) -> dict[str, type[Pretra
 
 METHODS: dict[str, type[PretrainMethod]] = _methods(METHOD_CLASSES)
 
+
+def _union(classes: tuple[type[PretrainMethod], ...]) -> Any:
+    """The tagged union of the classes' configs (``name`` picks the member)."""
+    return Union[tuple(cls.config_class for cls in classes)]  # noqa: UP007
+
+
 if TYPE_CHECKING:
     MethodConfig = MethodConfigBase
-else:  # the tagged union pydantic validates ``method`` against (``name`` picks the member)
-    MethodConfig = Annotated[
-        Union[tuple(cls.config_class for cls in METHOD_CLASSES)],  # noqa: UP007
-        Field(discriminator="name"),
-    ]
+else:  # the tagged union pydantic validates ``method`` against
+    MethodConfig = Annotated[_union(METHOD_CLASSES), Field(discriminator="name")]
+
+
+def register_method(cls: type[PretrainMethod]) -> type[PretrainMethod]:
+    """Add a method defined outside :data:`METHOD_CLASSES` (a plug-in, a test): its name joins
+    :data:`METHODS` and its config the union of ``PretrainConfig.method``. A ValueError when the
+    name is taken, a TypeError when the config has no literal name. Returns ``cls`` (a decorator
+    too); :func:`unregister_method` takes it out again."""
+    if not (isinstance(cls, type) and issubclass(cls, PretrainMethod)):
+        raise TypeError(f"register_method takes a PretrainMethod subclass, got {cls!r}")
+    name = method_name(cls)
+    if name in METHODS:
+        raise ValueError(
+            f"method name {name!r} is taken by {METHODS[name].__module__}."
+            f"{METHODS[name].__name__}; give {cls.__name__}'s config another name"
+        )
+    METHODS[name] = cls
+    _rebuild_pretrain_config()
+    return cls
+
+
+def unregister_method(name: str) -> None:
+    """Remove a method added by :func:`register_method` (the built-in ones stay)."""
+    if name not in METHODS or METHODS[name] in METHOD_CLASSES:
+        raise ValueError(f"{name!r} is not a method added by register_method")
+    del METHODS[name]
+    _rebuild_pretrain_config()
+
+
+def _rebuild_pretrain_config() -> None:
+    """``PretrainConfig.method`` validated (and exported as schema) against every method now in
+    :data:`METHODS`."""
+    from robustssl.methods.config import PretrainConfig  # it imports this module
+
+    PretrainConfig.model_fields["method"].annotation = _union(tuple(METHODS.values()))
+    PretrainConfig.model_rebuild(force=True)
 
 
 def build_method(

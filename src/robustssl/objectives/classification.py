@@ -8,6 +8,8 @@ from typing import Literal
 import torch.nn.functional as F
 from torch import Tensor
 
+from robustssl.data.labels import labels_outside
+
 
 def cross_entropy_loss(
     logits: Tensor,
@@ -24,10 +26,11 @@ def cross_entropy_loss(
             f"logits must be (B, K) and labels (B,), got {tuple(logits.shape)} and "
             f"{tuple(labels.shape)}"
         )
-    if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= logits.shape[1]):
+    outside = labels_outside(labels, logits.shape[1])
+    if outside is not None:
         raise ValueError(
             f"labels must lie in [0, {logits.shape[1] - 1}] for {logits.shape[1]} classes, got "
-            f"[{int(labels.min())}, {int(labels.max())}]; unlabelled samples (−1) need a "
+            f"[{outside[0]}, {outside[1]}]; unlabelled samples (−1) need a "
             "self-supervised method"
         )
     return F.cross_entropy(logits, labels, label_smoothing=label_smoothing, reduction=reduction)

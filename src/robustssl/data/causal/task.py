@@ -21,6 +21,7 @@ from torch import Tensor
 
 from robustssl.data.causal.layout import SPOTLIGHT_COLUMN, CausalData
 from robustssl.data.dataset import ImageDataset
+from robustssl.data.labels import labels_outside
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ def relabel(
     targets = torch.as_tensor(targets, dtype=torch.int64).cpu().reshape(-1)
     if len(targets) != len(dataset.check_indices(indices)):
         raise ValueError(f"{len(targets)} targets for {len(indices)} indices")
-    if len(targets) and (int(targets.min()) < 0 or int(targets.max()) >= len(classes)):
+    if labels_outside(targets, len(classes)) is not None:
         raise ValueError(f"targets must be in [0, {len(classes)})")
     out = dataset.subset(indices)
     out.targets, out.classes = targets, list(classes)

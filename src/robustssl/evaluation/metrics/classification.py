@@ -17,6 +17,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from robustssl.data.labels import labels_outside
 from robustssl.evaluation.metrics.registry import Metric, MetricRun, register_metric
 from robustssl.evaluation.records import EvalRecord, RecordContext
 
@@ -35,10 +36,11 @@ def _check_targets(targets: Tensor, n: int, num_classes: int) -> Tensor:
         raise ValueError(f"{n} predictions but {t.numel()} targets; pass one target per sample")
     if n == 0:
         raise ValueError("no samples: metrics need at least one (prediction, target) pair")
-    if int(t.min()) < 0 or int(t.max()) >= num_classes:
+    outside = labels_outside(t, num_classes)
+    if outside is not None:
         raise ValueError(
             f"targets must lie in 0..{num_classes - 1} (num_classes={num_classes}); got "
-            f"min {int(t.min())}, max {int(t.max())} (unlabelled samples, −1, must be removed)"
+            f"min {outside[0]}, max {outside[1]} (unlabelled samples, −1, must be removed)"
         )
     return t
 
@@ -69,10 +71,10 @@ def as_predictions(preds_or_logits: Tensor, num_classes: int) -> Tensor:
     if not isinstance(preds_or_logits, Tensor) or preds_or_logits.dtype == torch.bool:
         raise TypeError("predictions must be an integer tensor (N,) or float logits (N, K)")
     p = preds_or_logits.reshape(-1).long()
-    if p.numel() and (int(p.min()) < 0 or int(p.max()) >= num_classes):
+    outside = labels_outside(p, num_classes)
+    if outside is not None:
         raise ValueError(
-            f"predictions must lie in 0..{num_classes - 1}; got min {int(p.min())}, "
-            f"max {int(p.max())}"
+            f"predictions must lie in 0..{num_classes - 1}; got min {outside[0]}, max {outside[1]}"
         )
     return p
 

@@ -1,14 +1,14 @@
-"""Channel conversion for cross-dataset finetuning (e.g. an RGB encoder on Fashion-MNIST): gray →
-RGB by repetition, RGB → gray by ITU-R 601 luma (``robustssl.data.views.rgb_to_grayscale``, the
-same weights as the evaluation's conversion). Applied to float batches, so no extra rounding."""
+"""Channel conversion for a model trained on other images (e.g. an RGB encoder on Fashion-MNIST),
+used by cross-dataset finetuning and the evaluation of a checkpoint: gray → RGB by repetition,
+RGB → gray by ITU-R 601 luma (``robustssl.data.views.rgb_to_grayscale``). Applied to float
+batches, so no extra rounding."""
 
 from __future__ import annotations
 
 import torch
 from torch import Tensor
 
-from robustssl.data import ImageDataset
-from robustssl.data.dataset import Batch, Indices
+from robustssl.data.dataset import Batch, ImageDataset, Indices, WrappedDataset
 from robustssl.data.views import rgb_to_grayscale
 
 
@@ -24,7 +24,7 @@ def convert_channels(x: Tensor, channels: int) -> Tensor:
     raise ValueError(f"cannot convert {c}-channel images to {channels} channels (only 1 ↔ 3)")
 
 
-class ChannelAdapter(ImageDataset):
+class ChannelAdapter(WrappedDataset):
     """``base`` seen with ``channels`` channels; batches are converted on the device."""
 
     def __init__(self, base: ImageDataset, channels: int) -> None:
@@ -33,14 +33,7 @@ class ChannelAdapter(ImageDataset):
                 f"channel conversion works between 1 and 3 channels; {base.name} has "
                 f"{base.image_shape[0]}, the encoder takes {channels}"
             )
-        super().__init__(
-            name=base.name,
-            split=base.split,
-            classes=base.classes,
-            targets=base.targets,
-            device=base.device,
-        )
-        self.base = base
+        super().__init__(base)
         self.channels = channels
 
     @property

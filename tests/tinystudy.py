@@ -1,26 +1,45 @@
-"""A tiny study for the runner tests: supervised pretraining (small CNN width 8, one epoch) on the
-fake Fashion-MNIST files, SLF finetuning, SA / RA on 16 test points — seconds per stage."""
+"""The tiny study the runner and reliability tests share: supervised pretraining (small CNN of
+width 8, one epoch) on the fake Fashion-MNIST files → SLF finetuning → SA / RA on 16 test points,
+about a second per chain.
+
+``tests/experiments`` uses it as it is (2 learning rates, so 2 chains); ``tests/reliability``
+through ``relfix.study_spec`` (named ``rel``, one learning rate unless given more).
+"""
 
 from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from robustssl.experiments.plan import Plan, expand
-from robustssl.experiments.spec import load_experiment
+if TYPE_CHECKING:
+    from robustssl.experiments.plan import Plan
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 CONFIGS = REPO / "configs" / "fashion_mnist"
 
 
-def tiny_study(root: Path, study_dir: Path, **changes: Any) -> dict[str, Any]:
-    """The experiment mapping: 2 pretrain runs (a grid over the learning rate) → 2 SLF runs →
-    2 evaluations. ``changes`` replace top-level keys."""
+def tiny_study(
+    root: Path,
+    study_dir: Path,
+    *,
+    name: str = "tiny",
+    lrs: tuple[float, ...] = (0.001, 0.002),
+    label: str | None = "Supervised",
+    **changes: Any,
+) -> dict[str, Any]:
+    """The experiment mapping: one pretraining run per learning rate of ``lrs`` (a grid when there
+    are several) → SLF of each → SA / RA of each. ``changes`` replace top-level keys."""
+    grid = {"grid": {"optim.lr": list(lrs)}} if len(lrs) > 1 else {}
+    pretrain = {
+        **({"label": label} if label is not None else {}),
+        "config": str(CONFIGS / "supervised.yaml"),
+        **grid,
+    }
     raw: dict[str, Any] = {
-        "name": "tiny",
+        "name": name,
         "study_dir": str(study_dir),
         "seeds": [0],
         "data": {"root": str(root)},
@@ -30,17 +49,12 @@ def tiny_study(root: Path, study_dir: Path, **changes: Any) -> dict[str, Any]:
                 "model.backbone_kwargs": {"width": 8},
                 "monitor": {"knn": False, "online_probe": False},
                 "trainer": {"accelerator": "cpu", "max_epochs": 1, "max_time_minutes": None},
+                **({} if grid else {"optim.lr": lrs[0]}),
             },
             "finetune": {"device": "cpu"},
             "evaluate": {"device": "cpu"},
         },
-        "pretrain": {
-            "sup": {
-                "label": "Supervised",
-                "config": str(CONFIGS / "supervised.yaml"),
-                "grid": {"optim.lr": [0.001, 0.002]},
-            }
-        },
+        "pretrain": {"sup": pretrain},
         "finetune": {
             "slf": {
                 "pretrain": "sup",
@@ -70,11 +84,17 @@ def tiny_study(root: Path, study_dir: Path, **changes: Any) -> dict[str, Any]:
 
 
 def plan_of(raw: dict[str, Any], overrides: tuple[str, ...] = ()) -> Plan:
+    """The plan of an experiment mapping (``key=value`` overrides applied first)."""
+    from robustssl.experiments.plan import expand  # imported here: relfix's workers stay light
+    from robustssl.experiments.spec import load_experiment
+
     return expand(load_experiment(None, overrides, raw=raw))
 
 
-def write_experiment(raw: dict[str, Any], path: Path) -> Path:
-    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+def write_yaml(path: Path, body: dict[str, Any]) -> Path:
+    """``body`` as YAML at ``path`` (its folder made when missing)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(body, sort_keys=False))
     return path
 
 
