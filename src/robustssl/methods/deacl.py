@@ -29,8 +29,8 @@ from torch import Tensor, nn
 from robustssl.attacks.adversary import PretrainAdversaryConfig
 from robustssl.data import ImageDataset
 from robustssl.data.views.translate import random_translate_flip
-from robustssl.methods.adversary import perturb
 from robustssl.methods.advcl import OriginalViewConfig
+from robustssl.methods.adversary import perturb
 from robustssl.methods.base import MethodStep, PretrainMethod
 from robustssl.methods.common import MethodConfigBase
 from robustssl.methods.init_from import load_run_encoder
@@ -140,7 +140,8 @@ class DeACL(PretrainMethod):
             self,
             generator,
         )
-        clean, adv = self.encoder(torch.cat([view, x_adv])).chunk(2)  # one forward, as the reference
+        # clean and adversarial inputs through the student in one forward, as the reference
+        clean, adv = self.encoder(torch.cat([view, x_adv])).chunk(2)
         loss = deacl_loss(clean, adv, target, self.cfg.weight)
         with torch.no_grad():
             cos = torch.nn.functional.cosine_similarity

@@ -33,9 +33,13 @@ from torch import Tensor, nn
 
 from robustssl.attacks.adversary import PretrainAdversaryConfig
 from robustssl.data.views import SimCLRViewConfig, SimCLRViews
-from robustssl.data.views.schedule import DYNACL_BASE_VIEWS, DYNACL_RELOAD_EVERY
-from robustssl.data.views.schedule import dynacl_strength, dynacl_views
-from robustssl.methods.acl import ADV, ACL, CLEAN, _acl_adversary
+from robustssl.data.views.schedule import (
+    DYNACL_BASE_VIEWS,
+    DYNACL_RELOAD_EVERY,
+    dynacl_strength,
+    dynacl_views,
+)
+from robustssl.methods.acl import ACL, ADV, CLEAN, _acl_adversary
 from robustssl.methods.adversary import perturb
 from robustssl.methods.base import MethodStep
 from robustssl.methods.common import MethodConfigBase, ProjectionConfig

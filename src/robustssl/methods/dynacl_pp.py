@@ -39,8 +39,8 @@ from robustssl.attacks.adversary import PretrainAdversaryConfig
 from robustssl.data import ImageDataset
 from robustssl.data.views.translate import random_translate_flip
 from robustssl.methods.acl import ADV, CLEAN
-from robustssl.methods.adversary import frozen_bn_statistics, perturb
 from robustssl.methods.advcl import OriginalViewConfig
+from robustssl.methods.adversary import frozen_bn_statistics, perturb
 from robustssl.methods.base import MethodStep, PretrainMethod
 from robustssl.methods.clusterfit import CACHE_FILE, cached_labels, cluster_labels
 from robustssl.methods.common import MethodConfigBase
@@ -227,9 +227,8 @@ class DynACLPP(PretrainMethod):
         try:
             for epoch in range(cfg.head_epochs):
                 correct = seen = 0
-                batches = data.loader(
-                    cfg.head_batch_size, shuffle=True, drop_last=True, seed=mix_seed(cfg.seed, epoch)
-                )
+                seed = mix_seed(cfg.seed, epoch)
+                batches = data.loader(cfg.head_batch_size, shuffle=True, drop_last=True, seed=seed)
                 for x, y in batches:
                     with torch.no_grad():
                         h = self.encoder(self.weak_view(x, generator))

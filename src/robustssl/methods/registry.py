@@ -16,10 +16,10 @@ from robustssl.methods.advcl import AdvCL
 from robustssl.methods.ap_dpe import APDPE
 from robustssl.methods.barlow_twins import BarlowTwins
 from robustssl.methods.base import PretrainMethod
+from robustssl.methods.common import MethodConfigBase
 from robustssl.methods.deacl import DeACL
 from robustssl.methods.dynacl import DynACL
 from robustssl.methods.dynacl_pp import DynACLPP
-from robustssl.methods.common import MethodConfigBase
 from robustssl.methods.layerwise_simclr import LayerwiseSimCLR
 from robustssl.methods.pretext import Jigsaw, Rotation
 from robustssl.methods.rocl import RoCL
