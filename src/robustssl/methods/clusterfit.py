@@ -115,8 +115,8 @@ def cluster_labels(
         )
     cluster = require("sklearn.cluster", "AdvCL's ClusterFit (k-means)")
 
-    x = features.detach().double().cpu()
-    x = (torch.nn.functional.normalize(x, dim=1) if normalize else x).numpy()
+    rows = features.detach().double().cpu()
+    x = (torch.nn.functional.normalize(rows, dim=1) if normalize else rows).numpy()
     columns = [
         cluster.KMeans(k, n_init=n_init, max_iter=max_iter, random_state=mix_seed(seed, k) % 2**32)
         .fit_predict(x)

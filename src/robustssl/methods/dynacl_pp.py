@@ -228,7 +228,8 @@ class DynACLPP(PretrainMethod):
             for epoch in range(cfg.head_epochs):
                 correct = seen = 0
                 seed = mix_seed(cfg.seed, epoch)
-                batches = data.loader(cfg.head_batch_size, shuffle=True, drop_last=True, seed=seed)
+                drop = len(data) > cfg.head_batch_size  # the reference drops the last partial batch
+                batches = data.loader(cfg.head_batch_size, shuffle=True, drop_last=drop, seed=seed)
                 for x, y in batches:
                     with torch.no_grad():
                         h = self.encoder(self.weak_view(x, generator))
