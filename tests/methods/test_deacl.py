@@ -59,8 +59,11 @@ def test_the_step_trains_on_the_student_loss(teacher: Path) -> None:
     with torch.no_grad():
         target = method.teacher(view)
     x_adv = perturb(
-        lambda xa: deacl_attack_loss(method.encoder(xa), target), view, method.cfg.adversary,
-        method, g,
+        lambda xa: deacl_attack_loss(method.encoder(xa), target),
+        view,
+        method.cfg.adversary,
+        method,
+        g,
     )
     with torch.no_grad():
         clean, adv = method.encoder(torch.cat([view, x_adv])).chunk(2)
