@@ -59,6 +59,7 @@ ADDED_KEYS: dict[str, dict[str, Any]] = {
         "method.adversary.step_size_rule": "madry",
         "method.adversary.noise": None,
         "method.adversary.clip": "default",
+        "monitor.catastrophic_overfitting": None,
         "smoke": False,
         "trainer.logger": "tensorboard",
     },
