@@ -62,16 +62,22 @@ def in_ball(x_adv: Tensor, x: Tensor, cfg: PretrainAdversaryConfig) -> bool:
 
 
 def run_config(
-    root: Path, out: Path, method: dict[str, Any], run_name: str = "run", epochs: int = 1
+    root: Path,
+    out: Path,
+    method: dict[str, Any],
+    run_name: str = "run",
+    epochs: int = 1,
+    projection: bool = True,
 ) -> PretrainConfig:
-    """An end-to-end pretraining config on the tiny fake Fashion-MNIST (120 images)."""
+    """An end-to-end pretraining config on the tiny fake Fashion-MNIST (120 images); the small
+    projector unless ``projection`` is False (methods without one: DeACL, DynACL++)."""
     raw = {
         "name": run_name,
         "seed": 3,
         "output_dir": str(out),
         "data": {"dataset": "fashion_mnist", "root": str(root), "batch_size": 40},
         "model": {"backbone": "small_cnn", "backbone_kwargs": {"width": 8}},
-        "method": {"projection": PROJECTION, **method},
+        "method": {**({"projection": PROJECTION} if projection else {}), **method},
         "optim": {"name": "adam", "lr": 0.01},
         "trainer": {"max_epochs": epochs, "progress_bar": False, "accelerator": "cpu"},
         "monitor": {"knn": False},

@@ -39,12 +39,17 @@ def test_sections_extend_their_one_owner() -> None:
         PretrainModelConfig(backbone="vit")
 
 
+REQUIRED = {"deacl": {"teacher": "runs/t"}, "dynacl_pp": {"encoder": "runs/d"}}  # run dirs
+
+
 def test_every_method_is_registered_with_its_config_beside_it() -> None:
-    assert len(METHOD_CLASSES) == len(METHODS) == 14
+    assert len(METHOD_CLASSES) == len(METHODS) == 17
     for cls in METHOD_CLASSES:
         assert cls.config_class.__module__ == cls.__module__  # the config lives with its method
-        assert METHODS[method_name(cls)] is cls
-        cfg = PretrainConfig.model_validate({"method": {"name": method_name(cls)}}).method
+        name = method_name(cls)
+        assert METHODS[name] is cls
+        raw = {"name": name, **REQUIRED.get(name, {})}
+        cfg = PretrainConfig.model_validate({"method": raw}).method
         assert type(cfg) is cls.config_class
 
 

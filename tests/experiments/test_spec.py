@@ -83,6 +83,27 @@ def test_pretrain_reference_becomes_a_dependency(tmp_path: Path) -> None:
     assert at.config["model"]["init_from"] == str(sup.path)
 
 
+def test_teacher_and_encoder_references_resolve(tmp_path: Path) -> None:
+    """DeACL's ``method.teacher`` and DynACL++'s ``method.encoder`` name another entry's run."""
+    raw = tiny_study(tmp_path / "data", tmp_path / "study")
+    raw["pretrain"]["sup"]["grid"] = {}
+    raw["pretrain"]["deacl"] = {
+        "config": str(CONFIGS / "deacl.yaml"),
+        "overrides": {"method.teacher": "@pretrain:sup"},
+    }
+    raw["pretrain"]["dyn"] = {"config": str(CONFIGS / "dynacl.yaml")}
+    raw["pretrain"]["pp"] = {
+        "config": str(CONFIGS / "dynacl_pp.yaml"),
+        "overrides": {"method.encoder": "@pretrain:dyn"},
+    }
+    plan = plan_of(raw)
+    stages = {s.entry: s for s in plan.of_kind("pretrain")}
+    assert stages["deacl"].deps == (stages["sup"].id,)
+    assert stages["deacl"].config["method"]["teacher"] == str(stages["sup"].path)
+    assert stages["pp"].deps == (stages["dyn"].id,)
+    assert stages["pp"].config["method"]["encoder"] == str(stages["dyn"].path)
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [

@@ -105,23 +105,34 @@ def test_nan_loss_stops_with_clear_error(tiny_fmnist: Path, tmp_path: Path, monk
     assert summary["status"] == "failed"
 
 
-@pytest.mark.parametrize("name", sorted(METHODS))
-def test_every_method_trains_one_epoch(name: str, tiny_fmnist: Path, tmp_path: Path) -> None:
-    cfg = load_config(
+# methods that start from another run: (the upstream config, the key naming its run directory)
+UPSTREAM = {"deacl": ("simclr", "method.teacher"), "dynacl_pp": ("dynacl", "method.encoder")}
+
+
+def _tiny_shipped(name: str, root: Path, out: Path, extra: list[str]) -> PretrainConfig:
+    return load_config(
         CONFIGS / "fashion_mnist" / f"{name}.yaml",
         PretrainConfig,
         [
-            f"output_dir={tmp_path}",
-            f"data.root={tiny_fmnist}",
+            f"output_dir={out}",
+            f"data.root={root}",
             "data.batch_size=40",
             "trainer.max_epochs=1",
             "trainer.progress_bar=false",
             "model.backbone_kwargs.width=8",
-            # AdvCL's ClusterFit needs a pretrained run (tested in test_advcl.py)
-            *(["method.clusterfit=null"] if name == "advcl" else []),
+            *extra,
         ],
     )
-    result = pretrain(cfg)
+
+
+@pytest.mark.parametrize("name", sorted(METHODS))
+def test_every_method_trains_one_epoch(name: str, tiny_fmnist: Path, tmp_path: Path) -> None:
+    extra = ["method.clusterfit=null"] if name == "advcl" else []  # tested in test_advcl.py
+    if name in UPSTREAM:
+        source, key = UPSTREAM[name]
+        run = pretrain(_tiny_shipped(source, tiny_fmnist, tmp_path / "upstream", [])).run_dir
+        extra.append(f"{key}={run}")
+    result = pretrain(_tiny_shipped(name, tiny_fmnist, tmp_path, extra))
     assert result.metrics["epochs"] == 1
     assert 0.0 <= result.metrics["knn_top1"] <= 1.0
 

@@ -43,7 +43,7 @@ from robustssl.attacks.threat import ThreatModel, canonical_norm
 SingleStepKind = Literal["fgsm_rs", "n_fgsm"]
 SINGLE_STEP_KINDS: tuple[str, ...] = ("fgsm_rs", "n_fgsm")
 # (noise, step, clip) as multiples of ε: the papers' defaults (module docstring)
-_DEFAULTS: dict[str, tuple[float, float, float | None]] = {
+SINGLE_STEP_DEFAULTS: dict[str, tuple[float, float, float | None]] = {
     "fgsm_rs": (1.0, 1.25, 1.0),
     "n_fgsm": (2.0, 1.0, None),
 }
@@ -71,7 +71,7 @@ class SingleStep:
     clip: float | None
 
     def __post_init__(self) -> None:
-        if self.kind not in _DEFAULTS:
+        if self.kind not in SINGLE_STEP_DEFAULTS:
             raise ValueError(
                 f"kind must be one of {', '.join(SINGLE_STEP_KINDS)}, got {self.kind!r}"
             )
@@ -154,11 +154,11 @@ def single_step(
     """A validated :class:`SingleStep`. ``kind``: "fgsm_rs" (defaults noise 1, step 1.25, clip 1)
     or "n_fgsm" (noise 2, step 1, no clip); ``step``, ``noise`` and ``clip`` (None = no
     projection) override them, as multiples of ε. ε is in pixel units (8/255, not 8)."""
-    if kind not in _DEFAULTS:
+    if kind not in SINGLE_STEP_DEFAULTS:
         raise ValueError(f"kind must be one of {', '.join(SINGLE_STEP_KINDS)}, got {kind!r}")
     threat = ThreatModel(canonical_norm(norm), eps)
     check_eps(threat.norm, threat.eps, allow_large_eps=allow_large_eps)
-    d_noise, d_step, d_clip = _DEFAULTS[kind]
+    d_noise, d_step, d_clip = SINGLE_STEP_DEFAULTS[kind]
     return SingleStep(
         kind,  # type: ignore[arg-type]
         threat,

@@ -37,13 +37,14 @@ from robustssl.experiments.spec import (
 from robustssl.finetune.config import FinetuneConfig
 from robustssl.finetune.protocols import get_protocol
 from robustssl.methods.config import PretrainConfig
+from robustssl.methods.init_from import STUDY_REF_PREFIX
 from robustssl.runs import smoke
 from robustssl.runs.compare import identity_config
 from robustssl.runs.layout import evaluation_dir, study_runs
 from robustssl.utils.config import ConfigError, validate_config
 from robustssl.utils.config_files import read_config_file
 
-REF_PREFIX = "@pretrain:"
+REF_PREFIX = STUDY_REF_PREFIX
 HASH_CHARS = 8
 KIND_ORDER = {"pretrain": 0, "finetune": 1, "evaluate": 2}
 E = TypeVar("E", bound=EntryBase)

@@ -7,6 +7,7 @@ PGD (Madry et al.; seed 003 §4.2: 10 steps for training, L∞ α = 2/255 at ε 
 steps from a random start and returns the last iterate (early stopping would weaken training), or
 with ``adversary.use_best`` each sample's highest-loss iterate (the MadryLab robustness library);
 APGD-CE (seed 000 §4.3: 10 iterations to train the readout) returns its best adversarial iterate.
+FGSM-RS / N-FGSM (``attack: fgsm_rs | n_fgsm``, robustssl.attacks.single_step) take one step.
 The attack goes through the whole classifier (encoder + head); frozen parts stay frozen. Each
 batch gets its own seed from (run seed, epoch, step), so a resumed run repeats the same attacks.
 """
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from robustssl.attacks import APGD, PGD, Attack
+from robustssl.attacks import APGD, FGSMRS, NFGSM, PGD, Attack
 from robustssl.attacks.adversary import AdversaryConfig
 from robustssl.finetune.config import LossConfig
 from robustssl.finetune.trades import TradesAttack
@@ -35,6 +36,18 @@ def build_attack(model: nn.Module, cfg: AdversaryConfig, loss: LossConfig | None
             steps=cfg.steps,
             step_size=cfg.alpha,
             start_std=loss.start_std,
+            model_mode=cfg.bn_mode,
+        )
+    if cfg.single_step_attack:
+        adversary = cfg.single_step()
+        kind = FGSMRS if cfg.attack == "fgsm_rs" else NFGSM
+        return kind(
+            model,
+            cfg.norm,
+            cfg.eps,
+            step=adversary.step,
+            noise=adversary.noise,
+            clip=adversary.clip,
             model_mode=cfg.bn_mode,
         )
     if cfg.attack == "apgd":

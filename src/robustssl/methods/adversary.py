@@ -12,6 +12,10 @@ config with pretraining's defaults: 5 steps, α = 2.5·ε/steps). BatchNorm duri
 of each recipe and stated in the config (``bn_mode``): AdvCL attacks with BN in train mode (batch
 statistics; its running statistics are not updated here), ACL with the model in eval mode
 (REFERENCE_FACTS.md).
+
+With ``attack: fgsm_rs | n_fgsm`` the slot runs the single-step adversary instead
+(:func:`robustssl.methods.single_step_adversary.perturb_single_step`): one forward and one
+backward per batch, under the same ``bn_mode``, for every method that calls :func:`perturb`.
 """
 
 from __future__ import annotations
@@ -57,7 +61,12 @@ def perturb(
     """x_adv in the ε-ball of ``x`` ∩ [0,1] after ``cfg.steps`` PGD steps on ``loss`` (the last
     iterate, as most reference training codes, or with ``cfg.use_best`` each sample's highest-loss
     iterate), with ``model`` in ``cfg.bn_mode`` (restored afterwards, parameter gradients off, BN
-    running statistics untouched)."""
+    running statistics untouched). A single-step ``cfg.attack`` returns its one step instead (in
+    its own ball: ``cfg.single_step().radius``)."""
+    if cfg.single_step_attack:
+        from robustssl.methods.single_step_adversary import perturb_single_step  # imports us
+
+        return perturb_single_step(loss, x, cfg.single_step(), model, generator, cfg.bn_mode)
     threat = ThreatModel(cfg.norm, cfg.eps)
     with attack_mode(model, cfg.bn_mode), frozen_bn_statistics(model):
         out = maximise(

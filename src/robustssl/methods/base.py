@@ -55,6 +55,11 @@ class PretrainMethod(nn.Module, ABC):
             raise TypeError(f"encoder {type(self.encoder).__name__} has no int feature_dim")
         return dim
 
+    def set_epoch(self, epoch: int, epochs: int) -> None:
+        """Called at the start of every training epoch (0-indexed ``epoch`` of ``epochs``), also
+        after a resume: a method with an epoch schedule (DynACL's views and loss weight) sets it
+        here. Default: nothing."""
+
     @abstractmethod
     def step(self, x: Tensor, y: Tensor, generator: torch.Generator) -> MethodStep:
         """Loss on a batch x ∈ [0,1] (B, C, H, W) with labels y (−1 where unknown)."""

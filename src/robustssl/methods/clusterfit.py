@@ -20,6 +20,7 @@ unexpected keys without a word.)
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -95,9 +96,15 @@ def load_cluster_encoder(run_dir: str | Path) -> Encoder:
 
 
 def cluster_labels(
-    features: Tensor, ks: list[int], seed: int, n_init: int = 1, max_iter: int = 300
+    features: Tensor,
+    ks: list[int],
+    seed: int,
+    n_init: int = 1,
+    max_iter: int = 300,
+    normalize: bool = True,
 ) -> Tensor:
-    """(N, len(ks)) int64: k-means cluster index of each L2-normalised feature row, per K."""
+    """(N, len(ks)) int64: k-means cluster index of each L2-normalised feature row (of each row
+    as it is with ``normalize=False``, DynACL++'s Euclidean k-means), per K."""
     if features.ndim != 2:
         raise ValueError(f"features must be (N, D), got {tuple(features.shape)}")
     too_many = [k for k in ks if k > len(features)]
@@ -108,7 +115,8 @@ def cluster_labels(
         )
     cluster = require("sklearn.cluster", "AdvCL's ClusterFit (k-means)")
 
-    x = torch.nn.functional.normalize(features.detach().double().cpu(), dim=1).numpy()
+    rows = features.detach().double().cpu()
+    x = (torch.nn.functional.normalize(rows, dim=1) if normalize else rows).numpy()
     columns = [
         cluster.KMeans(k, n_init=n_init, max_iter=max_iter, random_state=mix_seed(seed, k) % 2**32)
         .fit_predict(x)
@@ -152,19 +160,24 @@ def check_source(cfg: ClusterFitConfig, samples: int | None = None) -> None:
         load_cluster_encoder(cfg.encoder)
 
 
-def pseudo_labels(cfg: ClusterFitConfig, data: ImageDataset, run_dir: Path) -> Tensor:
-    """The cached pseudo-labels of run ``run_dir`` when present (checked against ``cfg``), else
-    computed and cached there."""
-    path = Path(run_dir) / CACHE_FILE
-    key = _cache_key(cfg, data)
+def cached_labels(path: Path, key: dict[str, Any], compute: Callable[[], Tensor]) -> Tensor:
+    """The labels cached at ``path`` when present (their ``key`` checked), else ``compute()``d
+    and cached there with ``key``."""
     if path.is_file():
         saved = load_weights_metadata(path)
         if saved != key:
             raise ValueError(
                 f"{path} was computed for {saved}, not for {key}; delete it to recompute, or "
-                "restore the run's clusterfit config"
+                "restore the run's config"
             )
         return load_weights(path)["labels"]
-    labels = compute_pseudo_labels(cfg, data)
+    labels = compute()
     save_weights({"labels": labels}, path, key)
     return labels
+
+
+def pseudo_labels(cfg: ClusterFitConfig, data: ImageDataset, run_dir: Path) -> Tensor:
+    """The cached pseudo-labels of run ``run_dir`` when present (checked against ``cfg``), else
+    computed and cached there."""
+    key = _cache_key(cfg, data)
+    return cached_labels(Path(run_dir) / CACHE_FILE, key, lambda: compute_pseudo_labels(cfg, data))

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from robustssl.data.config import DataConfig
+from robustssl.methods.overfitting_check import OverfittingCheckConfig, check_eps_source
 from robustssl.methods.registry import MethodConfig
 from robustssl.methods.simclr import SimCLRConfig
 from robustssl.models.config import ModelConfig
@@ -66,6 +67,9 @@ class MonitorConfig(StrictConfig):
     knn_temperature: float = Field(0.07, gt=0)
     every_n_epochs: int = Field(1, gt=0)
     max_bank_size: int | None = Field(None, gt=0)
+    # PGD robustness of encoder + online probe on a held-out batch after every epoch
+    # (robustssl.methods.overfitting_check); None = off
+    catastrophic_overfitting: OverfittingCheckConfig | None = None
 
 
 class PretrainConfig(StrictConfig):
@@ -93,6 +97,18 @@ class PretrainConfig(StrictConfig):
         ):
             data = {**data, "method": {"name": "simclr", **data["method"]}}
         return data
+
+    @model_validator(mode="after")
+    def _overfitting_check(self) -> PretrainConfig:
+        check = self.monitor.catastrophic_overfitting
+        if check is not None:
+            if not self.monitor.online_probe:
+                raise ValueError(
+                    "monitor.catastrophic_overfitting attacks encoder + online probe: set "
+                    "monitor.online_probe=true (or remove monitor.catastrophic_overfitting)"
+                )
+            check_eps_source(check, self.method)
+        return self
 
     @model_validator(mode="after")
     def _reachable_milestones(self) -> PretrainConfig:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from torch import nn
 
-from robustssl.models import load_state_strict
+from robustssl.models import Encoder, load_encoder, load_state_strict
 from robustssl.runs.layout import ENCODER as ENCODER_FILE
 from robustssl.utils.checkpoint import load_weights, load_weights_metadata
 
@@ -38,3 +38,25 @@ def load_init_encoder(encoder: nn.Module, run_dir: str | Path, backbone: str) ->
             f"{backbone!r}; use the same backbone (and backbone_kwargs) as that run"
         )
     load_state_strict(encoder, load_weights(path), str(path))
+
+
+STUDY_REF_PREFIX = "@pretrain:"  # resolved by a study plan (robustssl.experiments.plan)
+
+
+def load_run_encoder(source: str | Path, key: str) -> Encoder:
+    """The encoder of the pretraining run directory ``source`` (config key ``key``, named in the
+    errors), strictly loaded, in eval mode on the CPU. A ``"@pretrain:<entry>"`` string is a study
+    reference that only a study file resolves: an error saying so."""
+    text = str(source)
+    if text.startswith(STUDY_REF_PREFIX):
+        raise ValueError(
+            f"{key}={text!r} is a study reference: it becomes that entry's run directory only "
+            "inside a study file (robustssl run); outside one, give the run directory, e.g. "
+            f"{key}=runs/simclr_fashion_mnist"
+        )
+    if not (Path(source) / ENCODER_FILE).is_file():
+        raise FileNotFoundError(
+            f"{key}={text!r}: no {ENCODER_FILE} there; give the directory of a completed "
+            "pretraining run (its <output_dir>/<name>), or pretrain it first"
+        )
+    return load_encoder(source)

@@ -53,6 +53,9 @@ class PretrainModule(L.LightningModule):
         self.view_generator = make_generator(
             mix_seed(self.seed, self.current_epoch, self.global_rank)
         )
+        epochs = self.trainer.max_epochs
+        assert epochs is not None  # pretrain() sets it from trainer.max_epochs
+        self.method.set_epoch(self.current_epoch, epochs)
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         x, y = batch

@@ -25,6 +25,7 @@ from robustssl.methods.data_module import PretrainData
 from robustssl.methods.init_from import init_weights_path, load_init_encoder
 from robustssl.methods.module import NonFiniteLossError, PretrainModule
 from robustssl.methods.monitor import KNNProbeMonitor
+from robustssl.methods.overfitting_check import OverfittingCallback, check_eps_source
 from robustssl.methods.progress_bar import progress_bar
 from robustssl.methods.registry import METHODS, build_method
 from robustssl.models import EncoderSpec, build_encoder, describe_encoder, save_encoder
@@ -321,9 +322,13 @@ def _pretrain_locked(
             every_n_epochs=cfg.monitor.every_n_epochs,
             knn=cfg.monitor.knn,
         )
+    checks: list[L.Callback] = []
+    if (co := cfg.monitor.catastrophic_overfitting) is not None and num_classes:
+        eps, norm = check_eps_source(co, cfg.method)
+        checks.append(OverfittingCallback(co, evaluation, eps, norm))
     capture = _InterruptCapture()
     clock = TrainClock()  # before the checkpoint callback, so each checkpoint holds its time
-    callbacks = [clock, *([monitor] if monitor else []), *extra_callbacks, capture]
+    callbacks = [clock, *([monitor] if monitor else []), *checks, *extra_callbacks, capture]
     trainer = build_trainer(cfg, run, callbacks, device)
     try:
         _fit(

@@ -18,6 +18,9 @@ from robustssl.methods.ap_dpe import APDPE
 from robustssl.methods.barlow_twins import BarlowTwins
 from robustssl.methods.base import PretrainMethod
 from robustssl.methods.common import MethodConfigBase
+from robustssl.methods.deacl import DeACL
+from robustssl.methods.dynacl import DynACL
+from robustssl.methods.dynacl_pp import DynACLPP
 from robustssl.methods.layerwise_simclr import LayerwiseSimCLR
 from robustssl.methods.pretext import Jigsaw, Rotation
 from robustssl.methods.rocl import RoCL
@@ -41,6 +44,9 @@ METHOD_CLASSES: tuple[type[PretrainMethod], ...] = (
     RoCL,
     AdvCL,
     APDPE,
+    DeACL,
+    DynACL,
+    DynACLPP,
 )
 
 

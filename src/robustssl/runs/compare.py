@@ -51,15 +51,25 @@ LINK_KEYS: dict[str, tuple[str, ...]] = {
 
 # Issue 16 (one adversary config): pretraining adversaries gained ``attack`` and
 # ``step_size_rule`` (every earlier pretraining run used PGD with the madry rule); finetuning
-# adversaries gained ``use_best`` and call ``step_rule`` ``step_size_rule``.
+# adversaries gained ``use_best`` and call ``step_rule`` ``step_size_rule``. Issue 20: every
+# adversary gained the single-step knobs ``noise`` and ``clip``.
 ADDED_KEYS: dict[str, dict[str, Any]] = {
     "pretrain": {
         "method.adversary.attack": "pgd",
         "method.adversary.step_size_rule": "madry",
+        "method.adversary.noise": None,
+        "method.adversary.clip": "default",
+        "monitor.catastrophic_overfitting": None,
         "smoke": False,
         "trainer.logger": "tensorboard",
     },
-    "finetune": {"adversary.use_best": False, "smoke": False, "logger": None},
+    "finetune": {
+        "adversary.use_best": False,
+        "adversary.noise": None,
+        "adversary.clip": "default",
+        "smoke": False,
+        "logger": None,
+    },
     "evaluate": {"smoke": False, "logger": None},
 }
 RENAMED_KEYS: dict[str, dict[str, str]] = {
