@@ -180,9 +180,9 @@ class _CrashMidEpoch(L.Callback):
             raise RuntimeError("simulated kill")
 
 
-def _clock_seconds(checkpoint: Path) -> float:
+def _clock_seconds(checkpoint: Path, key: str = "seconds") -> float:
     state = torch.load(checkpoint, weights_only=False)["callbacks"]
-    return next(v for k, v in state.items() if "TrainClock" in k)["seconds"]
+    return next(v for k, v in state.items() if "TrainClock" in k)[key]
 
 
 def _segment_seconds(run: Path) -> float:
@@ -231,6 +231,7 @@ def test_resume_keeps_cumulative_seconds_and_no_duplicate_steps(
         first = list(csv.DictReader(f))
     assert any(r["epoch"] == "1" and r.get("train/loss_step") for r in first)  # logged, then lost
     first_seconds = _clock_seconds(run / "checkpoints" / "last.ckpt")  # epoch 0, with the sleep
+    first_cpu = _clock_seconds(run / "checkpoints" / "last.ckpt", "cpu_seconds")
     assert first_seconds >= 2.0
     start = time.perf_counter()
     resumed = pretrain(cfg, resume=True)
@@ -243,3 +244,7 @@ def test_resume_keeps_cumulative_seconds_and_no_duplicate_steps(
     # train_seconds sums the segments: the first one's epoch (from the checkpoint) + this one's
     assert _segment_seconds(run) == pytest.approx(resumed.seconds)
     assert first_seconds < resumed.seconds <= first_seconds + wall
+    # CPU seconds also sum the segments; the first segment's 2 s sleep is wall time, not CPU
+    summary = json.loads((run / "summary.json").read_text())
+    assert 0 < first_cpu <= (first_seconds - 2.0) * torch.get_num_threads() + 0.5
+    assert first_cpu < summary["train_cpu_seconds"]

@@ -4,7 +4,8 @@ findings in ``<study>/report/`` (SPEC.md §9).
 Written there: ``tables/<name>.{md,csv,tex}`` for every seed layout the records fill
 (:func:`robustssl.experiments.tables.seed_tables`), ``figures/*.{png,svg}`` (robustness curves
 per dataset, clean-vs-attacked confusion matrices, t-SNE plots from the evaluations' ``tsne_*.npz``,
-and every figure a stage left in ``<run>/figures/``, e.g. loss landscapes and inversion maps),
+every figure a stage left in ``<run>/figures/``, e.g. loss landscapes and inversion maps, and
+robust accuracy vs pretraining seconds with its Pareto front, :mod:`robustssl.experiments.pareto`),
 ``records.csv`` (every record) and ``index.html``: one static page, inline CSS, images referenced
 relatively, no script and no external asset, so it opens from disk or any file server.
 """
@@ -25,7 +26,9 @@ import numpy as np
 from robustssl.evaluation.metrics import is_accuracy
 from robustssl.evaluation.records import code_version, now
 from robustssl.experiments import figures as figs
+from robustssl.experiments.compute import pretrain_costs
 from robustssl.experiments.formats import Table, to_csv, to_html, to_latex, to_markdown
+from robustssl.experiments.pareto import pareto_figure, pareto_panels
 from robustssl.experiments.points import format_eps, model_key
 from robustssl.experiments.store import ResultsStore
 from robustssl.experiments.tables import seed_tables
@@ -150,6 +153,16 @@ def stage_figures(store: ResultsStore, out_dir: Path) -> list[Path]:
     return out
 
 
+def pareto_figures(store: ResultsStore, rows: list[dict[str, Any]], out_dir: Path) -> list[Path]:
+    """Robust accuracy vs pretraining seconds, one figure per protocol × attack setting with
+    ≥ 2 methods (robustssl.experiments.pareto)."""
+    costs = pretrain_costs(store.stages(), store.study_dir)
+    out = []
+    for panel in pareto_panels(rows, costs):
+        out.append(pareto_figure(panel, out_dir / _slug(f"pareto_{panel.title}")).png)
+    return out
+
+
 def records_csv(rows: list[dict[str, Any]]) -> str:
     """Every record as CSV (lists, dicts as JSON), values as stored; the ``unit`` column says
     "fraction" for accuracies (shown in % by the tables)."""
@@ -178,6 +191,7 @@ def build_report(study_dir: str | Path, out_dir: str | Path | None = None) -> Re
         fig_dir = out / "figures"
         figures = curve_figures(rows, fig_dir) + confusion_figures(rows, fig_dir)
         figures += tsne_figures(store, fig_dir) + stage_figures(store, fig_dir)
+        figures += pareto_figures(store, rows, fig_dir)
     write_tables(tables, out / "tables")
     (out / "records.csv").write_text(records_csv(rows))
     findings = [r for r in rows if r["metric"] == "diagnostic"]

@@ -353,6 +353,11 @@ def _pretrain_locked(
         save_encoder(encoder, encoder_spec(cfg, encoder, train), run.encoder_weights, meta)
         save_weights(module, run.method_weights, meta)
         run.merge_metrics()
-        summary = {"status": "complete", "metrics": metrics, "train_seconds": seconds}
+        summary = {
+            "status": "complete",
+            "metrics": metrics,
+            "train_seconds": seconds,
+            "train_cpu_seconds": clock.cpu_seconds,
+        }
         run.write_summary({**summary, **({"smoke": True} if cfg.smoke else {})})
     return PretrainResult(run.path, metrics, seconds)
