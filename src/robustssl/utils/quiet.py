@@ -22,6 +22,7 @@ LIGHTNING_NOISE = (
     ".*isinstance.treespec, LeafSpec.*",
     ".*does not have many workers.*",
     ".*litlogger.*",
+    ".*module.s. in eval mode at the start of training.*",  # frozen encoders, on purpose
 )
 
 
