@@ -238,6 +238,20 @@ def _finetune_locked(
     return FinetuneResult(run.path, metrics, seconds)
 
 
+@dataclass
+class _Scores:
+    """The epoch-end scores of the current classifier: "val" → clean validation accuracy,
+    "select" → the ``select`` score (a class, not a closure: ddp_spawn pickles it)."""
+
+    cfg: FinetuneConfig
+    s: _Setup
+
+    def __call__(self, what: str) -> float:
+        if what == "val":
+            return _clean_accuracy(self.cfg, self.s, "val")
+        return _select_score(self.cfg, self.s)
+
+
 class _LogEpoch:
     """Each finished epoch's row (loss, accuracies, lr) to ``logger``, at step = epoch."""
 
@@ -262,7 +276,7 @@ def _train(
     as pretraining's); the state and metrics.csv are written after each one."""
     epochs = FinetuneEpochs(
         run,
-        lambda what: _clean_accuracy(cfg, s, "val") if what == "val" else _select_score(cfg, s),
+        _Scores(cfg, s),
         has_val=s.data.val is not None,
         select=cfg.select.rule != "last",
         callbacks=callbacks,
