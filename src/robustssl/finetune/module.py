@@ -20,7 +20,7 @@ import lightning as L
 import torch
 from torch import Tensor, nn
 
-from robustssl.finetune.adversary import build_attack
+from robustssl.finetune.adversary import training_attack
 from robustssl.finetune.batches import BatchPreparer
 from robustssl.finetune.config import FinetuneConfig
 from robustssl.finetune.loop import BatchLoss, TrainBatch, cross_entropy_step
@@ -72,7 +72,7 @@ class FinetuneModule(L.LightningModule):
         seed = cfg.seed if self.global_rank == 0 else mix_seed(cfg.seed, self.global_rank)
         attack = None
         if cfg.adversary is not None and not self.cached:
-            attack = build_attack(self.trainable, cfg.adversary, cfg.loss)
+            attack = training_attack(self.trainable, cfg.adversary, cfg.loss)
         keep = cfg.loss.name == "trades"
         self.prepare = BatchPreparer(cfg.augmentation, attack, seed, keep_natural=keep)
 

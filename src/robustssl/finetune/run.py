@@ -38,7 +38,7 @@ from robustssl.finetune.records import read_result
 from robustssl.finetune.selection import (
     best_epoch,
     load_best,
-    robust_accuracy,
+    select_score,
     warn_if_test_selection,
 )
 from robustssl.finetune.state import check_state, read_progress
@@ -301,7 +301,7 @@ def _select_score(cfg: FinetuneConfig, s: _Setup) -> float:
     split = s.data.test if cfg.select.rule == "best_test" else s.data.val
     assert split is not None  # best_val needs data.val_fraction (checked by FinetuneConfig)
     model = s.model.classifier
-    return robust_accuracy(model, split, cfg.select, cfg.seed, cfg.data.eval_batch_size)
+    return select_score(model, split, cfg.select, cfg.seed, cfg.data.eval_batch_size)
 
 
 def _selected_row(cfg: FinetuneConfig, s: _Setup, run: RunDir, rows: list) -> dict:

@@ -9,6 +9,7 @@ import os
 import warnings
 from collections.abc import Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import lightning as L
@@ -59,7 +60,7 @@ def build_trainer(
     t: TrainerConfig,
     device: torch.device,
     *,
-    root: str | os.PathLike[str],
+    root: str | Path,
     max_epochs: int,
     callbacks: Sequence[L.Callback] = (),
     loggers: Sequence[Any] = (),
