@@ -9,11 +9,11 @@ import torch
 from evalfix import eval_data, trained_model
 
 from robustssl.attacks import FGSM, PGD, AutoAttack, robust_accuracy_curve
+from robustssl.attacks.build import RulePGD
 from robustssl.evaluation.config import AttackParams
 from robustssl.evaluation.records import RecordContext
 from robustssl.evaluation.robustness import (
     AttackRunner,
-    RulePGD,
     attack_breakdown,
     batch_seed,
     pgd_step_size,
