@@ -159,3 +159,22 @@ def test_alf_resumes_bit_identically_after_an_interrupt_mid_epoch(
     assert all(resumed.metrics[k] == full.metrics[k] for k in keys)
     rows = (cut / "metrics.csv").read_text().splitlines()
     assert [row.split(",")[0] for row in rows[1:]] == ["1", "2", "3"]
+
+
+def test_a_state_file_of_the_earlier_format_is_refused_clearly(
+    tmp_path: Path, make_run, make_config
+) -> None:
+    cfg = make_config(make_run(), "slf")
+    with pytest.raises(KeyboardInterrupt):
+        finetune(cfg, extra_callbacks=[InterruptMidEpoch()])
+    state = tmp_path / "runs" / "slf" / "state" / "last.safetensors"
+    progress = {"epoch": 1, "rows": [], "seconds": 1.0}
+    save_weights(
+        {"model.x": torch.zeros(1)},
+        state,
+        {"progress": progress, "param_groups": [], "scalars": {}},
+    )
+    before = state.read_bytes()
+    with pytest.raises(ValueError, match=r"finetuning state .*earlier robustssl version.*move"):
+        finetune(cfg, resume=True)
+    assert state.read_bytes() == before

@@ -19,6 +19,7 @@ from typing import Any
 import lightning as L
 import torch
 
+from robustssl.data.loader import Batchable
 from robustssl.finetune.batches import train_data
 from robustssl.finetune.config import FinetuneConfig
 from robustssl.finetune.data import (
@@ -44,7 +45,13 @@ from robustssl.finetune.selection import (
 from robustssl.finetune.state import check_state, read_progress
 from robustssl.models import save_classifier
 from robustssl.runs import RunDir, smoke
-from robustssl.training import InterruptCapture, build_trainer, fit, launched_rank
+from robustssl.training import (
+    InterruptCapture,
+    build_trainer,
+    fit,
+    launched_rank,
+    training_device,
+)
 from robustssl.training.state_io import SafetensorsCheckpointIO
 from robustssl.utils import resolve_device, seed_everything
 from robustssl.utils.allocator import keep_freed_memory_in_heap
@@ -110,7 +117,7 @@ def _check_forward(model: FinetuneModel, data: FinetuneData) -> None:
     assert logits.shape[1] == data.num_classes
 
 
-def _training_data(cfg: FinetuneConfig, s: _Setup) -> FeatureDataset | Any:
+def _training_data(cfg: FinetuneConfig, s: _Setup) -> Batchable:
     """The train split as the steps see it: cached features (SLF fast path) or the images."""
     if cfg.use_cache():
         encoder = s.model.classifier.encoder
@@ -160,8 +167,6 @@ def _device(cfg: FinetuneConfig) -> torch.device:
     """``device`` when set (e.g. cuda:1), else what ``trainer.accelerator`` asks for."""
     if cfg.device != "auto" or cfg.trainer.accelerator == "auto":
         return resolve_device(cfg.device)
-    from robustssl.training import training_device
-
     return training_device(cfg.trainer)
 
 

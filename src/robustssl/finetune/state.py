@@ -42,6 +42,12 @@ def read_progress(path: Path) -> dict[str, Any]:
         meta = load_weights_metadata(path) or {}
     except ValueError as err:
         raise _damaged(path, f"it is damaged or truncated ({err})") from None
+    if "scalars" in meta and "param_groups" in meta and "loops" not in meta:
+        raise _damaged(
+            path,
+            "it was written by an earlier robustssl version (before finetuning ran on Lightning) "
+            "and cannot be continued by this one",
+        )
     if any(k not in meta for k in _REQUIRED) or not isinstance(meta.get("progress"), dict):
         raise _damaged(path, "it is not a finetuning state file (no progress / optimizer state)")
     progress = meta["progress"]
