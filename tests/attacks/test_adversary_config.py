@@ -13,7 +13,7 @@ from robustssl.attacks.adversary import AdversaryConfig, PretrainAdversaryConfig
 from robustssl.attacks.step_size import pgd_step_size, step_rule_text
 from robustssl.evaluation.config import PGDConfig
 from robustssl.finetune import AdversaryConfig as FinetuneAdversary
-from robustssl.finetune.adversary import build_attack
+from robustssl.finetune.adversary import training_attack
 from robustssl.finetune.config import LossConfig
 from robustssl.methods.supervised import SupervisedConfig
 
@@ -76,8 +76,8 @@ def test_pretraining_runs_pgd_only_and_apgd_keeps_its_own_steps() -> None:
 
 def test_finetuning_use_best_trains_on_the_highest_loss_iterate() -> None:
     model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(12, 3))
-    last = build_attack(model, AdversaryConfig(eps=0.1, steps=3))
-    best = build_attack(model, AdversaryConfig(eps=0.1, steps=3, use_best=True))
+    last = training_attack(model, AdversaryConfig(eps=0.1, steps=3))
+    best = training_attack(model, AdversaryConfig(eps=0.1, steps=3, use_best=True))
     assert isinstance(last, PGD) and isinstance(best, PGD)
     assert (last.select, best.select) == ("last", "best")
     assert best.step_size == pytest.approx(0.1 / 4)

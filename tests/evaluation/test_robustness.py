@@ -9,18 +9,18 @@ import torch
 from evalfix import eval_data, trained_model
 
 from robustssl.attacks import FGSM, PGD, AutoAttack, robust_accuracy_curve
+from robustssl.attacks.build import RulePGD
 from robustssl.evaluation.config import AttackParams
 from robustssl.evaluation.records import RecordContext
 from robustssl.evaluation.robustness import (
     AttackRunner,
-    RulePGD,
     attack_breakdown,
     batch_seed,
-    build_attack,
     pgd_step_size,
     robust_accuracy,
     robustness_records,
     standard_accuracy,
+    suite_attack,
 )
 
 EPS = 0.02  # L∞: PGD-20 leaves about 40 % of the points robust
@@ -45,7 +45,7 @@ def test_step_size_rules() -> None:
     assert pgd_step_size("Linf", 0.1, 20, "madry") == pytest.approx(0.0125)
     with pytest.raises(ValueError, match="step-size rule"):
         pgd_step_size("Linf", 0.1, 20, "fast")
-    attack = build_attack("pgd", trained_model(), "Linf", 8 / 255, AttackParams())
+    attack = suite_attack("pgd", trained_model(), "Linf", 8 / 255, AttackParams())
     assert isinstance(attack, RulePGD) and attack.steps == 20
     assert attack.with_eps(4 / 255).step_size == pytest.approx(1 / 255)  # rescales in sweeps
 
@@ -178,4 +178,4 @@ def test_runner_rejects_bad_input() -> None:
     with pytest.raises(ValueError, match="x is an empty batch"):
         AttackRunner(trained_model(), x[:0], y[:0])
     with pytest.raises(ValueError, match="unknown attack 'cw'"):
-        build_attack("cw", trained_model(), "Linf", 0.1, AttackParams())
+        suite_attack("cw", trained_model(), "Linf", 0.1, AttackParams())

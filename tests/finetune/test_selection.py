@@ -18,7 +18,7 @@ from robustssl.finetune.selection import (
     SelectionOnTestSetWarning,
     best_epoch,
     is_best,
-    robust_accuracy,
+    select_score,
 )
 from robustssl.models import load_classifier
 from robustssl.runs.layout import FINETUNE_BEST
@@ -58,7 +58,7 @@ def test_best_is_the_first_maximum() -> None:
 def test_best_test_keeps_the_best_epoch(make_run, make_config, monkeypatch) -> None:
     """Scores 0.3, 0.5, 0.4 → epoch 2's classifier is saved and reported, with a warning."""
     scores = iter([0.3, 0.5, 0.4])
-    monkeypatch.setattr(run_module, "robust_accuracy", lambda *a, **k: next(scores))
+    monkeypatch.setattr(run_module, "select_score", lambda *a, **k: next(scores))
     run = make_run()
     with pytest.warns(SelectionOnTestSetWarning, match="test set"):
         result = finetune(make_config(run, "slf", name="best", select=SELECT))
@@ -83,11 +83,9 @@ def test_robust_accuracy_is_bounded_by_clean_accuracy(make_run, make_config) -> 
     model, _, _ = load_classifier(result.run_dir / CLASSIFIER_FILE)
     test = run_module.load_finetune_data(cfg.data, None, 1, cfg.seed, torch.device("cpu")).test
     tiny = cfg.select.model_copy(update={"eps": 1e-6, "n": None})
-    assert robust_accuracy(model, test, tiny, 0, 64) == pytest.approx(
-        result.metrics["clean_accuracy"]
-    )
+    assert select_score(model, test, tiny, 0, 64) == pytest.approx(result.metrics["clean_accuracy"])
     strong = cfg.select.model_copy(update={"eps": 0.3, "steps": 10, "step_size": 0.05, "n": None})
-    assert robust_accuracy(model, test, strong, 0, 64) < result.metrics["clean_accuracy"]
+    assert select_score(model, test, strong, 0, 64) < result.metrics["clean_accuracy"]
 
 
 def test_resume_selects_as_an_uninterrupted_run(tmp_path, make_run, make_config) -> None:

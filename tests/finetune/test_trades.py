@@ -12,7 +12,7 @@ from torch import nn
 
 from robust_model import small_classifier
 from robustssl.finetune import FinetuneConfig, finetune
-from robustssl.finetune.adversary import build_attack
+from robustssl.finetune.adversary import training_attack
 from robustssl.finetune.config import AdversaryConfig, LossConfig
 from robustssl.finetune.loop import TrainBatch
 from robustssl.finetune.trades import TradesAttack, TradesLoss
@@ -83,17 +83,17 @@ def test_attack_maximises_the_kl_in_eval_mode() -> None:
     for _ in range(20):  # beats random points of the ball, sample by sample
         corner = (x + eps * torch.sign(torch.rand(x.shape, generator=g) - 0.5)).clamp(0, 1)
         assert bool((found > _kl_at(model, x, corner)).all())
-    ce = build_attack(model, AdversaryConfig(eps=eps, steps=10, step_size=0.025))
+    ce = training_attack(model, AdversaryConfig(eps=eps, steps=10, step_size=0.025))
     assert float(found.mean()) > float(_kl_at(model, x, ce(x, y)).mean())  # CE-PGD's point
 
 
-def test_build_attack_follows_the_loss() -> None:
+def test_training_attack_follows_the_loss() -> None:
     model = small_classifier(width=8)
     adv = AdversaryConfig(eps=8 / 255, steps=10, step_size=2 / 255)
-    attack = build_attack(model, adv, LossConfig(name="trades", start_std=0.002))
+    attack = training_attack(model, adv, LossConfig(name="trades", start_std=0.002))
     assert isinstance(attack, TradesAttack)
     assert (attack.steps, attack.step_size, attack.start_std) == (10, 2 / 255, 0.002)
-    assert not isinstance(build_attack(model, adv, LossConfig()), TradesAttack)
+    assert not isinstance(training_attack(model, adv, LossConfig()), TradesAttack)
 
 
 def test_config_rules() -> None:

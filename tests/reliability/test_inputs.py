@@ -278,15 +278,15 @@ def test_moved_run_directory_resumes(
 def test_moved_interrupted_study_resumes(
     tmp_path: Path, data_root: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:
-    import robustssl.finetune.run as ft_run
+    import robustssl.finetune.state as ft_state
 
-    real = ft_run.save_state
+    real = ft_state.save_state
 
     def save_then_interrupt(*args: Any, **kwargs: Any) -> None:
         real(*args, **kwargs)
         raise KeyboardInterrupt  # Ctrl-C after the first finetuning epoch
 
-    monkeypatch.setattr(ft_run, "save_state", save_then_interrupt)
+    monkeypatch.setattr(ft_state, "save_state", save_then_interrupt)
     old = tmp_path / "old" / "study"
     exp = write_yaml(tmp_path / "exp.yaml", study_spec(data_root, old))
     assert main(["run", str(exp), "--no-progress"]) == 130

@@ -133,15 +133,15 @@ def test_ctrl_c_in_finetuning_exits_130_and_resumes_to_the_same_classifier(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    import robustssl.finetune.run as ft_run
+    import robustssl.finetune.state as ft_state
 
-    real = ft_run.save_state
+    real = ft_state.save_state
 
     def save_then_interrupt(*args: Any, **kwargs: Any) -> None:
         real(*args, **kwargs)
         os.kill(os.getpid(), signal.SIGINT)
 
-    monkeypatch.setattr(ft_run, "save_state", save_then_interrupt)
+    monkeypatch.setattr(ft_state, "save_state", save_then_interrupt)
     body = finetune_config(data_root, done_runs["pretrain"], tmp_path)
     cfg = write_yaml(tmp_path / "f.yaml", body)
     assert main(["finetune", "--config", str(cfg)]) == 130

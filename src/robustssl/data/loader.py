@@ -12,14 +12,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import torch
 
 from robustssl.utils import make_generator, mix_seed
 
-if TYPE_CHECKING:
-    from robustssl.data.dataset import ImageDataset
+
+class Batchable(Protocol):
+    """What :class:`BatchLoader` iterates: N samples fetched a batch of indices at a time (an
+    :class:`~robustssl.data.dataset.ImageDataset`, or finetuning's cached features)."""
+
+    def __len__(self) -> int: ...
+
+    def iter_batches(
+        self, batches: list[torch.Tensor]
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]: ...
 
 
 def _check_int(value: int, name: str, low: int) -> int:
@@ -33,7 +41,7 @@ class BatchLoader:
 
     def __init__(
         self,
-        dataset: ImageDataset,
+        dataset: Batchable,
         batch_size: int,
         *,
         shuffle: bool = False,

@@ -50,10 +50,10 @@ from robustssl.evaluation.representation import (
 from robustssl.evaluation.robustness import (
     AttackRunner,
     attack_breakdown,
-    build_attack,
     pgd_step_size,
     robust_accuracy,
     standard_accuracy,
+    suite_attack,
 )
 from robustssl.evaluation.suite import EvaluationResult, check_compatible, evaluate, format_summary
 
@@ -77,7 +77,6 @@ __all__ = [
     "adversarial_landscape",
     "adversarial_loss",
     "attack_breakdown",
-    "build_attack",
     "check_compatible",
     "code_version",
     "confusion_matrix",
@@ -107,6 +106,7 @@ __all__ = [
     "register_metric",
     "robust_accuracy",
     "standard_accuracy",
+    "suite_attack",
     "summarize",
     "top_k_accuracy",
     "tsne",

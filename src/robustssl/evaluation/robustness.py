@@ -28,19 +28,15 @@ import torch
 from torch import Tensor, nn
 
 from robustssl.attacks import (
-    APGD,
-    FAB,
-    FGSM,
-    PGD,
     Attack,
     AutoAttack,
     AutoAttackResult,
     RobustnessCurve,
-    Square,
     attack_mode,
     check_batch,
     robust_accuracy_curve,
 )
+from robustssl.attacks.build import build_attack
 from robustssl.attacks.step_size import pgd_step_size
 from robustssl.evaluation.config import ATTACK_NAMES, AttackParams, check_attack
 from robustssl.evaluation.records import EvalRecord, RecordContext
@@ -48,63 +44,23 @@ from robustssl.utils import mix_seed
 from robustssl.utils.progress import tqdm
 
 
-class RulePGD(PGD):
-    """PGD whose step size follows a rule of (norm, ε, steps), so ε-sweeps rescale it."""
-
-    def __init__(self, model: nn.Module, norm: str, eps: float, rule: str, **kw: Any) -> None:
-        super().__init__(model, norm, eps, **kw)
-        pgd_step_size(self.norm, self.eps, self.steps, rule)  # validates the rule now
-        self.rule = rule
-
-    @property
-    def step_size(self) -> float:
-        if self._step_size is not None:
-            return self._step_size
-        return pgd_step_size(self.norm, self.eps, self.steps, self.rule)
-
-    def step_settings(self) -> dict[str, object]:
-        if self._step_size is not None:
-            return {"step_size": self._step_size}
-        return {"step_size_rule": self.rule}
-
-
-def build_attack(
+def suite_attack(
     name: str, model: nn.Module, norm: str, eps: float, params: AttackParams, seed: int = 0
 ) -> Attack:
-    """The configured attack ``name`` (any of ATTACK_NAMES except "aa", which is a run over the
-    whole set: see :meth:`AttackRunner.x_adv`)."""
+    """The suite's attack ``name`` (any of ATTACK_NAMES except "aa", which is a run over the
+    whole set: see :meth:`AttackRunner.x_adv`) with the config's settings, from the one attack
+    builder :func:`robustssl.attacks.build.build_attack`."""
     check_attack(name, "attack", tuple(a for a in ATTACK_NAMES if a != "aa"))
-    common: dict[str, Any] = {"seed": seed, "model_mode": params.model_mode}
-    p, a = params.pgd, params.apgd
-    if name == "fgsm":
-        return FGSM(model, norm, eps, **common)
+    p = params.pgd
+    options: dict[str, Any] = {}
     if name == "pgd":
-        return RulePGD(
-            model,
-            norm,
-            eps,
-            p.step_size_rule,
-            steps=p.steps,
-            step_size=p.step_size,
-            restarts=p.restarts,
-            loss=p.loss,
-            **common,
-        )
-    if name.startswith("apgd-"):
-        loss, targeted = ("ce", False) if name == "apgd-ce" else ("dlr", name == "apgd-t")
-        return APGD(
-            model,
-            norm,
-            eps,
-            steps=a.steps,
-            n_restarts=a.restarts,
-            loss=loss,
-            targeted=targeted,
-            **common,
-        )
-    if name == "fab-t":
-        return FAB(model, norm, eps, targeted=True, **common)
-    return Square(model, norm, eps, n_queries=params.square.queries, **common)
+        options = {"steps": p.steps, "step_size": p.step_size, "restarts": p.restarts}
+        options.update(loss=p.loss, step_size_rule=p.step_size_rule)
+    elif name.startswith("apgd-"):
+        options = {"steps": params.apgd.steps, "n_restarts": params.apgd.restarts}
+    elif name == "square":
+        options = {"n_queries": params.square.queries}
+    return build_attack(name, model, norm, eps, seed=seed, model_mode=params.model_mode, **options)
 
 
 def batch_seed(seed: int, start: int) -> int:
@@ -161,7 +117,7 @@ class AttackRunner:
         if name == "aa":
             settings = self._autoattack(norm, eps).settings()
         else:
-            attack = build_attack(name, self.model, norm, eps or 1e-3, self.params, self.seed)
+            attack = suite_attack(name, self.model, norm, eps or 1e-3, self.params, self.seed)
             settings = {**attack.settings(), "batch_size": self.batch_size}
         return {"name": name, **settings}
 
@@ -184,7 +140,7 @@ class AttackRunner:
     def curve(self, name: str, norm: str, eps_list: Sequence[float]) -> RobustnessCurve:
         """The pruned ε-sweep of ``name``, batch by batch (robust masks concatenated)."""
         top = max([e for e in eps_list if e > 0], default=0.0)
-        attack = build_attack(name, self.model, norm, top or 1e-3, self.params, self.seed)
+        attack = suite_attack(name, self.model, norm, top or 1e-3, self.params, self.seed)
         curves = []
         for start, xb, yb in self._batches(f"ε-curve {name} {norm}"):
             attack.seed = batch_seed(self.seed, start)
@@ -209,7 +165,7 @@ class AttackRunner:
         bar.close()
 
     def _batched(self, name: str, norm: str, eps: float) -> Tensor:
-        attack = build_attack(name, self.model, norm, eps, self.params, self.seed)
+        attack = suite_attack(name, self.model, norm, eps, self.params, self.seed)
         out = []
         for start, xb, yb in self._batches(f"{name} {norm} ε={eps:.4g}"):
             batch_attack = copy.copy(attack)

@@ -14,54 +14,49 @@ batch gets its own seed from (run seed, epoch, step), so a resumed run repeats t
 
 from __future__ import annotations
 
+from typing import Any
+
 from torch import Tensor, nn
 
-from robustssl.attacks import APGD, FGSMRS, NFGSM, PGD, Attack
+from robustssl.attacks import Attack
 from robustssl.attacks.adversary import AdversaryConfig
+from robustssl.attacks.build import build_attack
 from robustssl.finetune.config import LossConfig
-from robustssl.finetune.trades import TradesAttack
 from robustssl.utils import mix_seed
 
 _ATTACK_STREAM = 0xA77AC  # separates attack seeds from the other per-step random streams
 
 
-def build_attack(model: nn.Module, cfg: AdversaryConfig, loss: LossConfig | None = None) -> Attack:
+def training_attack(
+    model: nn.Module, cfg: AdversaryConfig, loss: LossConfig | None = None
+) -> Attack:
     """The configured attack on ``model`` (eps, steps and BN mode from ``cfg``; TRADES' when the
-    training ``loss`` is trades)."""
+    training ``loss`` is trades), from the one builder
+    :func:`robustssl.attacks.build.build_attack`."""
+    common: dict[str, Any] = {"model_mode": cfg.bn_mode, "steps": cfg.steps}
     if loss is not None and loss.name == "trades":
-        return TradesAttack(
-            model,
-            cfg.norm,
-            cfg.eps,
-            steps=cfg.steps,
-            step_size=cfg.alpha,
-            start_std=loss.start_std,
-            model_mode=cfg.bn_mode,
-        )
+        options: dict[str, Any] = {"step_size": cfg.alpha, "start_std": loss.start_std}
+        return build_attack("trades", model, cfg.norm, cfg.eps, **common, **options)
     if cfg.single_step_attack:
         adversary = cfg.single_step()
-        kind = FGSMRS if cfg.attack == "fgsm_rs" else NFGSM
-        return kind(
-            model,
-            cfg.norm,
-            cfg.eps,
-            step=adversary.step,
-            noise=adversary.noise,
-            clip=adversary.clip,
-            model_mode=cfg.bn_mode,
-        )
+        knobs: dict[str, Any] = {
+            "step": adversary.step,
+            "noise": adversary.noise,
+            "clip": adversary.clip,
+        }
+        return build_attack(cfg.attack, model, cfg.norm, cfg.eps, model_mode=cfg.bn_mode, **knobs)
     if cfg.attack == "apgd":
-        return APGD(model, cfg.norm, cfg.eps, steps=cfg.steps, loss="ce", model_mode=cfg.bn_mode)
-    return PGD(
+        return build_attack("apgd-ce", model, cfg.norm, cfg.eps, **common)
+    return build_attack(
+        "pgd",
         model,
         cfg.norm,
         cfg.eps,
-        steps=cfg.steps,
         step_size=cfg.alpha,
         random_start=cfg.random_start,
         early_stop=False,
         select="best" if cfg.use_best else "last",
-        model_mode=cfg.bn_mode,
+        **common,
     )
 
 

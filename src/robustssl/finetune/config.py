@@ -17,6 +17,7 @@ from robustssl.attacks.checks import check_eps
 from robustssl.data.config import DataConfig
 from robustssl.finetune.protocols import PROTOCOLS, get_protocol
 from robustssl.models.config import ModelConfig
+from robustssl.training.config import TrainerConfig
 from robustssl.utils.config import StrictConfig, parse_fraction
 from robustssl.utils.loggers import LoggerName
 from robustssl.utils.optim import OptimConfig, check_milestones, reachable_milestones
@@ -148,7 +149,8 @@ class FinetuneConfig(StrictConfig):
     seed: int = 0
     output_dir: str = "runs"
     smoke: bool = False  # shrunk by --smoke (robustssl.runs.smoke): never a result
-    device: str = "auto"
+    device: str = "auto"  # auto: trainer.accelerator decides; e.g. cpu, cuda, cuda:1
+    trainer: TrainerConfig = TrainerConfig()  # Lightning: devices, strategy, precision …
     progress_bar: bool = True
     logger: LoggerName | None = None  # per-epoch metrics to csv/tensorboard/wandb too
     channels_last: bool = True
@@ -188,6 +190,7 @@ class FinetuneConfig(StrictConfig):
             self._cache_problem(),
             self._loss_problem(),
             self._select_problem(),
+            self._device_problem(),
         ):
             if problem:
                 raise ValueError(problem)
@@ -256,6 +259,17 @@ class FinetuneConfig(StrictConfig):
             return (
                 "select=best_val needs a validation split: set data.val_fraction (e.g. 0.1), or "
                 "select=last"
+            )
+        return None
+
+    def _device_problem(self) -> str | None:
+        device, accelerator = self.device.split(":")[0], self.trainer.accelerator
+        if device == "auto" or accelerator == "auto":
+            return None
+        if (device == "cpu") != (accelerator == "cpu"):
+            return (
+                f"device={self.device} but trainer.accelerator={accelerator}; set one of them "
+                "(device=auto follows trainer.accelerator)"
             )
         return None
 

@@ -4,6 +4,8 @@ after the first only needs the linear head."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import torch
 from torch import Tensor, nn
 
@@ -33,3 +35,29 @@ def compute_features(
     finally:
         encoder.train(was_training)
     return torch.cat(feats), torch.cat(labels)
+
+
+class FeatureDataset:
+    """Cached features as a dataset: (features[idx], labels[idx]) per index batch, so the SLF
+    fast path trains through the same sharded, seeded loader as images
+    (:class:`robustssl.data.loader.Batchable`)."""
+
+    def __init__(self, features: Tensor, labels: Tensor) -> None:
+        if len(features) != len(labels):
+            raise ValueError(f"{len(features)} feature rows for {len(labels)} labels")
+        self.features, self.labels = features, labels
+
+    @classmethod
+    def build(
+        cls, encoder: nn.Module, dataset: ImageDataset, batch_size: int, progress: bool = True
+    ) -> FeatureDataset:
+        """The features of ``dataset`` through the frozen ``encoder`` (one pass)."""
+        return cls(*compute_features(encoder, dataset, batch_size, progress))
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def iter_batches(self, batches: list[Tensor]) -> Iterator[tuple[Tensor, Tensor]]:
+        for idx in batches:
+            idx = idx.to(self.features.device)
+            yield self.features[idx], self.labels[idx]

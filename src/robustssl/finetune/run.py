@@ -10,16 +10,17 @@ state, every epoch), ``metrics.csv`` (per epoch), ``classifier.safetensors`` (fo
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import lightning as L
 import torch
 
-from robustssl.finetune.adversary import build_attack
-from robustssl.finetune.batches import FeatureSource, ImageSource, train_loader
+from robustssl.data.loader import Batchable
+from robustssl.finetune.batches import train_data
 from robustssl.finetune.config import FinetuneConfig
 from robustssl.finetune.data import (
     FinetuneData,
@@ -28,31 +29,35 @@ from robustssl.finetune.data import (
     target_channels,
     target_image_size,
 )
-from robustssl.finetune.features import compute_features
-from robustssl.finetune.loop import BatchLoss, accuracy, cross_entropy_step, train_epoch
+from robustssl.finetune.epochs import EpochCallback, FinetuneEpochs
+from robustssl.finetune.features import FeatureDataset, compute_features
+from robustssl.finetune.loop import accuracy
 from robustssl.finetune.model import FinetuneModel, build_finetune_model
-from robustssl.finetune.optim import lr_at_epoch, set_lr
+from robustssl.finetune.module import FinetuneModule
 from robustssl.finetune.pretrained import PretrainedEncoder, load_pretrained_encoder, random_encoder
-from robustssl.finetune.records import read_result, write_metrics
+from robustssl.finetune.records import read_result
 from robustssl.finetune.selection import (
-    SCORE,
     best_epoch,
-    is_best,
     load_best,
-    robust_accuracy,
-    save_best,
+    select_score,
     warn_if_test_selection,
 )
-from robustssl.finetune.state import load_state, read_state, save_state
-from robustssl.finetune.trades import TradesLoss
+from robustssl.finetune.state import check_state, read_progress
 from robustssl.models import save_classifier
 from robustssl.runs import RunDir, smoke
+from robustssl.training import (
+    InterruptCapture,
+    build_trainer,
+    fit,
+    launched_rank,
+    training_device,
+)
+from robustssl.training.state_io import SafetensorsCheckpointIO
 from robustssl.utils import resolve_device, seed_everything
 from robustssl.utils.allocator import keep_freed_memory_in_heap
 from robustssl.utils.loggers import MetricsLogger, check_logger, open_logger
-from robustssl.utils.optim import build_optimizer
 
-EpochCallback = Callable[[int, dict[str, float]], None]
+__all__ = ["EpochCallback", "FinetuneResult", "finetune"]
 
 
 @dataclass
@@ -112,24 +117,14 @@ def _check_forward(model: FinetuneModel, data: FinetuneData) -> None:
     assert logits.shape[1] == data.num_classes
 
 
-def _source(cfg: FinetuneConfig, s: _Setup) -> FeatureSource | ImageSource:
+def _training_data(cfg: FinetuneConfig, s: _Setup) -> Batchable:
+    """The train split as the steps see it: cached features (SLF fast path) or the images."""
     if cfg.use_cache():
-        return FeatureSource.build(
-            s.model.classifier.encoder,
-            s.data.train,
-            cfg.data.batch_size,
-            cfg.data.eval_batch_size,
-            cfg.seed,
-            cfg.progress_bar,
+        encoder = s.model.classifier.encoder
+        return FeatureDataset.build(
+            encoder, s.data.train, cfg.data.eval_batch_size, cfg.progress_bar
         )
-    attack = build_attack(s.model.trainable, cfg.adversary, cfg.loss) if cfg.adversary else None
-    loader = train_loader(s.data.train, cfg.data.batch_size, cfg.seed)
-    trades = cfg.loss.name == "trades"
-    return ImageSource(loader, cfg.augmentation, attack, cfg.seed, keep_natural=trades)
-
-
-def _loss_fn(cfg: FinetuneConfig) -> BatchLoss:
-    return TradesLoss(cfg.loss.beta) if cfg.loss.name == "trades" else cross_entropy_step
+    return s.data.train
 
 
 def _clean_accuracy(cfg: FinetuneConfig, s: _Setup, split: str) -> float:
@@ -168,111 +163,142 @@ def is_smoke_run(cfg: FinetuneConfig, s: _Setup) -> bool:
     return smoke.is_smoke(cfg, s.source.config)
 
 
+def _device(cfg: FinetuneConfig) -> torch.device:
+    """``device`` when set (e.g. cuda:1), else what ``trainer.accelerator`` asks for."""
+    if cfg.device != "auto" or cfg.trainer.accelerator == "auto":
+        return resolve_device(cfg.device)
+    return training_device(cfg.trainer)
+
+
 def finetune(
-    cfg: FinetuneConfig, resume: bool = False, callbacks: Sequence[EpochCallback] = ()
+    cfg: FinetuneConfig,
+    resume: bool = False,
+    callbacks: Sequence[EpochCallback] = (),
+    extra_callbacks: Sequence[L.Callback] = (),
 ) -> FinetuneResult:
     """Train ``cfg`` into ``<output_dir>/<name>``; ``resume`` continues from the last finished
-    epoch. ``callbacks(epoch, row)`` run after each epoch's state is saved. The run directory
-    is locked while this runs: a second process on it is refused."""
+    epoch. ``callbacks(epoch, row)`` run after each epoch's state is saved (on rank 0);
+    ``extra_callbacks`` join the Lightning Trainer's. The run directory is locked while this
+    runs: a second process on it is refused (of several DDP ranks, rank 0 holds the lock)."""
     run = RunDir(Path(cfg.output_dir) / cfg.name, "finetune")
-    with run.lock():
-        return _finetune_locked(cfg, run, resume, callbacks)
+    owner = launched_rank() == 0
+    with run.lock() if owner else nullcontext():
+        return _finetune_locked(cfg, run, resume, callbacks, extra_callbacks, owner=owner)
 
 
 def _finetune_locked(
-    cfg: FinetuneConfig, run: RunDir, resume: bool, callbacks: Sequence[EpochCallback]
+    cfg: FinetuneConfig,
+    run: RunDir,
+    resume: bool,
+    callbacks: Sequence[EpochCallback],
+    extra_callbacks: Sequence[L.Callback],
+    owner: bool = True,
 ) -> FinetuneResult:
     if resume:
         run.check_resumable(cfg.model_dump(mode="json"))
         if (done := read_result(run.path, complete_only=True)) is not None:
             return FinetuneResult(*done)  # already finished: nothing to recompute
         if run.finetune_state.is_file():
-            read_state(run.finetune_state)  # a damaged state is an error before any compute
+            read_progress(run.finetune_state)  # a damaged state is an error before any compute
     warn_if_test_selection(cfg.select)
     check_logger(cfg.logger, "finetuning")  # a missing package: before any compute
-    device = resolve_device(cfg.device)
+    device = _device(cfg)
     if device.type == "cpu":
         keep_freed_memory_in_heap()
     s = _setup(cfg, device)
-    if not resume:
+    state = run.finetune_state if resume and run.finetune_state.is_file() else None
+    if state is not None:
+        check_state(state, s.model.classifier)
+    if not resume and owner:
         run.create(cfg.model_dump(mode="json"))  # only now, after every check
-    logger = open_logger(cfg.logger, run.path, cfg.name, "finetuning")
+    logger = open_logger(cfg.logger, run.path, cfg.name, "finetuning") if owner else None
     if logger is not None:
         logger.log_hyperparams(cfg.model_dump(mode="json"))
-        callbacks = [*callbacks, _log_epoch(logger)]
+        callbacks = [*callbacks, _LogEpoch(logger)]
     try:
-        progress = _train(cfg, s, run, resume, callbacks)
+        _train(cfg, s, run, state, device=device, callbacks=callbacks, extra=extra_callbacks)
     except FloatingPointError as err:
-        run.write_summary({"status": "failed", "error": str(err)})
+        if owner:
+            run.write_summary({"status": "failed", "error": str(err)})
         if logger is not None:
             logger.close("failed")
         raise
+    progress = read_progress(run.finetune_state)
     metrics = _final_metrics(cfg, s, _selected_row(cfg, s, run, progress["rows"]))
+    seconds = float(progress["seconds"])
     if logger is not None:
         logger.log_metrics({f"final/{k}": v for k, v in metrics.items()}, progress["epoch"])
         logger.close()
-    save_classifier(s.model.classifier, s.model.spec, run.classifier, _metadata(cfg, s, metrics))
-    summary = {"status": "complete", "clean_accuracy": metrics["clean_accuracy"]}
-    if is_smoke_run(cfg, s):
-        summary["smoke"] = True
-    summary["select"] = {"rule": cfg.select.rule, "epoch": metrics.get("selected_epoch")}
-    run.write_summary({**summary, "train_seconds": progress["seconds"], "metrics": metrics})
-    return FinetuneResult(run.path, metrics, progress["seconds"])
+    if owner:
+        meta = _metadata(cfg, s, metrics)
+        save_classifier(s.model.classifier, s.model.spec, run.classifier, meta)
+        summary: dict[str, Any] = {
+            "status": "complete",
+            "clean_accuracy": metrics["clean_accuracy"],
+        }
+        if is_smoke_run(cfg, s):
+            summary["smoke"] = True
+        summary["select"] = {"rule": cfg.select.rule, "epoch": metrics.get("selected_epoch")}
+        run.write_summary({**summary, "train_seconds": seconds, "metrics": metrics})
+    return FinetuneResult(run.path, metrics, seconds)
 
 
-def _log_epoch(logger: MetricsLogger) -> EpochCallback:
+@dataclass
+class _Scores:
+    """The epoch-end scores of the current classifier: "val" → clean validation accuracy,
+    "select" → the ``select`` score (a class, not a closure: ddp_spawn pickles it)."""
+
+    cfg: FinetuneConfig
+    s: _Setup
+
+    def __call__(self, what: str) -> float:
+        if what == "val":
+            return _clean_accuracy(self.cfg, self.s, "val")
+        return _select_score(self.cfg, self.s)
+
+
+class _LogEpoch:
     """Each finished epoch's row (loss, accuracies, lr) to ``logger``, at step = epoch."""
 
-    def log(epoch: int, row: dict[str, float]) -> None:
-        logger.log_metrics({k: v for k, v in row.items() if k != "epoch"}, epoch + 1)
+    def __init__(self, logger: MetricsLogger) -> None:
+        self.logger = logger
 
-    return log
+    def __call__(self, epoch: int, row: dict[str, float]) -> None:
+        self.logger.log_metrics({k: v for k, v in row.items() if k != "epoch"}, epoch + 1)
 
 
 def _train(
     cfg: FinetuneConfig,
     s: _Setup,
     run: RunDir,
-    resume: bool,
+    state: Path | None,
+    *,
+    device: torch.device,
     callbacks: Sequence[EpochCallback],
-) -> dict[str, Any]:
-    """The epochs still to do; state and metrics.csv are written after each one."""
-    optimizer = build_optimizer(s.model.trainable, cfg.optim.optimizer())
-    state_path = run.finetune_state
-    progress: dict[str, Any] = {"epoch": 0, "rows": [], "seconds": 0.0}
-    if resume and state_path.is_file():
-        progress = load_state(state_path, s.model.classifier, optimizer)
-    start = time.perf_counter()
-    source = _source(cfg, s)
-    step_model = s.model.classifier.head if cfg.use_cache() else s.model.trainable
-    for epoch in range(progress["epoch"], cfg.optim.epochs):
-        set_lr(optimizer, lr_at_epoch(cfg.optim, epoch))
-        stats = train_epoch(
-            step_model,
-            source.epoch(epoch),
-            optimizer,
-            source.prepare(epoch),
-            loss_fn=_loss_fn(cfg),
-            total=len(source.loader),
-            desc=f"{cfg.protocol} epoch {epoch + 1}/{cfg.optim.epochs}",
-            progress=cfg.progress_bar,
-        )
-        row = {"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"]}
-        row.update(train_loss=stats.loss, train_accuracy=stats.accuracy)
-        if s.data.val is not None:
-            row["val_accuracy"] = _clean_accuracy(cfg, s, "val")
-        if cfg.select.rule != "last":
-            row[SCORE] = _select_score(cfg, s)
-            if is_best(progress["rows"], row[SCORE]):
-                save_best(s.model.classifier, run.path, epoch + 1)
-        row["seconds"] = progress["seconds"] + time.perf_counter() - start
-        start = time.perf_counter()
-        progress = {"epoch": epoch + 1, "rows": [*progress["rows"], row], "seconds": row["seconds"]}
-        save_state(state_path, s.model.classifier, optimizer, progress)
-        write_metrics(run.metrics_csv, progress["rows"])
-        for callback in callbacks:
-            callback(epoch, row)
-    return progress
+    extra: Sequence[L.Callback],
+) -> None:
+    """The epochs still to do, on the shared Trainer (:func:`robustssl.training.build_trainer`,
+    as pretraining's); the state and metrics.csv are written after each one."""
+    epochs = FinetuneEpochs(
+        run,
+        _Scores(cfg, s),
+        has_val=s.data.val is not None,
+        select=cfg.select.rule != "last",
+        callbacks=callbacks,
+    )
+    data = train_data(_training_data(cfg, s), cfg.data.batch_size, cfg.seed)
+    module = FinetuneModule(s.model, cfg, cached=cfg.use_cache())
+    capture = InterruptCapture()
+    trainer = build_trainer(
+        cfg.trainer,
+        device,
+        root=run.path,
+        max_epochs=cfg.optim.epochs,
+        callbacks=[epochs, *extra, capture],
+        show_progress=cfg.progress_bar,
+        plugins=[SafetensorsCheckpointIO()],
+    )
+    fit(trainer, capture, model=module, datamodule=data, ckpt_path=state)
 
 
 def _select_score(cfg: FinetuneConfig, s: _Setup) -> float:
@@ -280,7 +306,7 @@ def _select_score(cfg: FinetuneConfig, s: _Setup) -> float:
     split = s.data.test if cfg.select.rule == "best_test" else s.data.val
     assert split is not None  # best_val needs data.val_fraction (checked by FinetuneConfig)
     model = s.model.classifier
-    return robust_accuracy(model, split, cfg.select, cfg.seed, cfg.data.eval_batch_size)
+    return select_score(model, split, cfg.select, cfg.seed, cfg.data.eval_batch_size)
 
 
 def _selected_row(cfg: FinetuneConfig, s: _Setup, run: RunDir, rows: list) -> dict:

@@ -10,10 +10,10 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import torch
 from torch import nn
 
-from robustssl.attacks import PGD, attack_mode
+from robustssl.attacks.accuracy import accuracy_under_attack
+from robustssl.attacks.build import build_attack
 from robustssl.data import ImageDataset
 from robustssl.finetune.config import SelectionConfig
 from robustssl.models import load_state_strict
@@ -41,14 +41,16 @@ def warn_if_test_selection(cfg: SelectionConfig) -> None:
         )
 
 
-def robust_accuracy(
+def select_score(
     model: nn.Module, dataset: ImageDataset, cfg: SelectionConfig, seed: int, batch_size: int
 ) -> float:
-    """PGD robust accuracy of ``model`` on the first ``cfg.n`` images of ``dataset`` (all when
+    """PGD robust accuracy (:func:`robustssl.attacks.accuracy.accuracy_under_attack`: correct
+    clean and attacked) of ``model`` on the first ``cfg.n`` images of ``dataset`` (all when
     None)."""
     if cfg.n is not None and cfg.n < len(dataset):
         dataset = dataset.subset(range(cfg.n))
-    attack = PGD(
+    attack = build_attack(
+        "pgd",
         model,
         cfg.norm,
         cfg.eps,
@@ -57,13 +59,7 @@ def robust_accuracy(
         seed=mix_seed(seed, _SELECT_STREAM),
         model_mode="eval",
     )
-    correct, seen = 0, 0
-    for x, y in dataset.loader(batch_size):
-        x_adv = attack(x, y)
-        with attack_mode(model, "eval"), torch.no_grad():  # every module's mode restored
-            correct += int((model(x_adv).argmax(1) == y).sum())
-        seen += len(y)
-    return correct / max(seen, 1)
+    return accuracy_under_attack(model, dataset.loader(batch_size), attack)
 
 
 def is_best(rows: list[dict[str, Any]], score: float) -> bool:

@@ -1,36 +1,29 @@
-"""Epoch-level training state for ``--resume``: model weights, optimizer state and progress in one
-safetensors file (tensors) whose JSON header holds everything else. Written atomically after every
-epoch, so a killed run resumes from its last finished epoch; nothing is ever unpickled."""
+"""Epoch-level training state for ``--resume``: Lightning's full training state (classifier
+weights, optimizer slots, loop counters) plus the finetuning progress (finished epoch, metric
+rows, seconds) in one safetensors file whose JSON header holds everything but the tensors
+(:mod:`robustssl.training.state_io`). Written atomically after every epoch, so a killed run
+resumes from its last finished epoch exactly as an uninterrupted run continues; nothing is ever
+unpickled."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+import lightning as L
 import torch
 from torch import nn
 
-from robustssl.models import load_state_strict
-from robustssl.utils.checkpoint import load_weights, load_weights_metadata, save_weights
+from robustssl.training.state_io import load_tree
+from robustssl.utils.checkpoint import load_weights_metadata
 
-_MODEL, _OPTIM = "model.", "optim."
+_REQUIRED = ("progress", "state_dict", "optimizer_states", "loops", "epoch")
 
 
-def save_state(
-    path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, progress: dict[str, Any]
-) -> None:
-    """Weights + optimizer state + ``progress`` (JSON-able) to ``path``."""
-    tensors = {_MODEL + k: v for k, v in model.state_dict().items()}
-    opt = optimizer.state_dict()
-    scalars: dict[str, Any] = {}
-    for pid, slots in opt["state"].items():
-        for name, value in slots.items():
-            if isinstance(value, torch.Tensor):
-                tensors[f"{_OPTIM}{pid}.{name}"] = value
-            else:
-                scalars[f"{pid}.{name}"] = value
-    meta = {"progress": progress, "param_groups": opt["param_groups"], "scalars": scalars}
-    save_weights(tensors, path, meta)
+def save_state(trainer: L.Trainer, path: Path) -> None:
+    """The trainer's state (with the progress the epoch callback adds) to ``path``; a collective
+    call under DDP (rank 0 writes)."""
+    trainer.save_checkpoint(path, weights_only=False)
 
 
 def _damaged(path: Path, problem: str) -> ValueError:
@@ -41,37 +34,45 @@ def _damaged(path: Path, problem: str) -> ValueError:
     )
 
 
-def read_state(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """(tensors, metadata) of a state file; a ValueError naming the file and the way out when
-    it is damaged, truncated or not a finetuning state."""
+def read_progress(path: Path) -> dict[str, Any]:
+    """The saved progress ({"epoch", "rows", "seconds"}) of a state file, read from its header
+    alone; a ValueError naming the file and the way out when it is damaged, truncated or not a
+    finetuning state."""
     try:
         meta = load_weights_metadata(path) or {}
-        tensors = load_weights(path, "cpu")  # load_state_dict moves them to the parameters' device
     except ValueError as err:
         raise _damaged(path, f"it is damaged or truncated ({err})") from None
-    keys = ("progress", "param_groups", "scalars")
-    if any(k not in meta for k in keys) or not isinstance(meta.get("progress"), dict):
+    if "scalars" in meta and "param_groups" in meta and "loops" not in meta:
+        raise _damaged(
+            path,
+            "it was written by an earlier robustssl version (before finetuning ran on Lightning) "
+            "and cannot be continued by this one",
+        )
+    if any(k not in meta for k in _REQUIRED) or not isinstance(meta.get("progress"), dict):
         raise _damaged(path, "it is not a finetuning state file (no progress / optimizer state)")
-    if not isinstance(meta["progress"].get("epoch"), int):
+    progress = meta["progress"]
+    if not isinstance(progress.get("epoch"), int) or not isinstance(progress.get("rows"), list):
         raise _damaged(path, "its progress names no finished epoch")
-    return tensors, meta
+    return progress
 
 
-def load_state(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, Any]:
-    """Restore ``model`` (strictly) and ``optimizer`` from ``path``; returns the saved progress."""
-    tensors, meta = read_state(path)
-    model_state = {k[len(_MODEL) :]: v for k, v in tensors.items() if k.startswith(_MODEL)}
-    load_state_strict(model, model_state, str(path))
-    slots: dict[int, dict[str, Any]] = {}
-    for key, value in tensors.items():
-        if key.startswith(_OPTIM):
-            pid, name = key[len(_OPTIM) :].split(".", 1)
-            slots.setdefault(int(pid), {})[name] = value
-    for key, value in meta["scalars"].items():
-        pid, name = key.split(".", 1)
-        slots.setdefault(int(pid), {})[name] = value
+def check_state(path: Path, model: nn.Module, prefix: str = "classifier.") -> None:
+    """Raise (before any compute) unless ``path`` is a readable finetuning state whose weights
+    are ``model``'s (under ``prefix``, its attribute in the LightningModule), tensor for tensor
+    and shape for shape."""
+    read_progress(path)
     try:
-        optimizer.load_state_dict({"state": slots, "param_groups": meta["param_groups"]})
+        theirs = load_tree(path)["state_dict"]
     except (ValueError, KeyError, TypeError) as err:
-        raise _damaged(path, f"its optimizer state does not fit this run ({err})") from None
-    return meta["progress"]
+        raise _damaged(path, f"it is damaged or truncated ({err})") from None
+    ours = {prefix + k: v for k, v in model.state_dict().items()}
+    bad = sorted(
+        k
+        for k in set(ours) | set(theirs)
+        if k not in ours
+        or not isinstance(theirs.get(k), torch.Tensor)
+        or theirs[k].shape != ours[k].shape
+    )
+    if bad:
+        listed = ", ".join(bad[:3]) + (" …" if len(bad) > 3 else "")
+        raise _damaged(path, f"its weights do not fit this run's classifier ({listed})")

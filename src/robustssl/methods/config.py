@@ -10,7 +10,7 @@ data and model sections extend the shared owners :class:`robustssl.data.config.D
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import Field, model_validator
 
@@ -19,6 +19,7 @@ from robustssl.methods.overfitting_check import OverfittingCheckConfig, check_ep
 from robustssl.methods.registry import MethodConfig
 from robustssl.methods.simclr import SimCLRConfig
 from robustssl.models.config import ModelConfig
+from robustssl.training.config import TrainerConfig
 from robustssl.utils.config import StrictConfig
 from robustssl.utils.loggers import LoggerName
 from robustssl.utils.optim import OptimConfig, reachable_milestones
@@ -42,16 +43,12 @@ class PretrainModelConfig(ModelConfig):
     init_from: str | None = None
 
 
-class TrainerConfig(StrictConfig):
+class PretrainTrainerConfig(TrainerConfig):
+    """The shared ``trainer:`` section (:class:`robustssl.training.config.TrainerConfig`) plus
+    pretraining's epochs, time limit, progress bar and logger."""
+
     max_epochs: int = Field(10, gt=0)
     max_time_minutes: float | None = Field(None, gt=0)
-    accelerator: Literal["auto", "cpu", "gpu", "cuda", "mps"] = "auto"
-    devices: int | Literal["auto"] = "auto"
-    num_nodes: int = Field(1, ge=1)
-    strategy: str = "auto"
-    precision: Literal["32", "32-true", "16-mixed", "bf16-mixed"] = "32-true"
-    log_every_n_steps: int = Field(20, gt=0)
-    deterministic: bool | None = None  # None: True on CPU, False on GPU
     progress_bar: bool = True
     # next to the CSV logs every run keeps (metrics.csv); robustssl.utils.loggers
     logger: LoggerName = "tensorboard"
@@ -83,7 +80,7 @@ class PretrainConfig(StrictConfig):
     model: PretrainModelConfig = PretrainModelConfig()
     method: MethodConfig = SimCLRConfig()
     optim: OptimConfig = OptimConfig()
-    trainer: TrainerConfig = TrainerConfig()
+    trainer: PretrainTrainerConfig = PretrainTrainerConfig()
     monitor: MonitorConfig = MonitorConfig()
 
     @model_validator(mode="before")

@@ -3,39 +3,34 @@ train (or resume), and write the run directory."""
 
 from __future__ import annotations
 
-import os
 import warnings
 from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import lightning as L
 import torch
 from lightning.pytorch.loggers import CSVLogger
-from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from robustssl.data import DATASETS, ImageDataset, MixedImageSizesError, load_dataset
 from robustssl.methods.checkpointing import AtomicEpochCheckpoint, check_resume_checkpoint
-from robustssl.methods.clock import TrainClock
 from robustssl.methods.config import PretrainConfig
-from robustssl.methods.data_module import PretrainData
 from robustssl.methods.init_from import init_weights_path, load_init_encoder
 from robustssl.methods.module import NonFiniteLossError, PretrainModule
 from robustssl.methods.monitor import KNNProbeMonitor
 from robustssl.methods.overfitting_check import OverfittingCallback, check_eps_source
-from robustssl.methods.progress_bar import progress_bar
 from robustssl.methods.registry import METHODS, build_method
 from robustssl.models import EncoderSpec, build_encoder, describe_encoder, save_encoder
-from robustssl.runs import RunDir, Terminated, smoke
-from robustssl.runs.signals import signal_handlers_kept
+from robustssl.runs import RunDir, smoke
+from robustssl.training import InterruptCapture, build_trainer, fit, launched_rank, training_device
+from robustssl.training.clock import TrainClock
+from robustssl.training.data_module import ShardedData
 from robustssl.utils import seed_everything
 from robustssl.utils.allocator import keep_freed_memory_in_heap
 from robustssl.utils.checkpoint import save_weights
 from robustssl.utils.loggers import build_logger, check_logger, finish_wandb, flat_hparams
-from robustssl.utils.quiet import quiet_lightning
 
 
 @dataclass
@@ -58,27 +53,6 @@ def completed_run(run: RunDir, cfg: PretrainConfig) -> PretrainResult | None:
     summary = run.read_summary()
     metrics, seconds = summary.get("metrics", {}), float(summary.get("train_seconds", 0.0))
     return PretrainResult(run.path, metrics, seconds, already_complete=True)
-
-
-def _device(cfg: PretrainConfig) -> torch.device:
-    wants_gpu = cfg.trainer.accelerator in ("gpu", "cuda") or (
-        cfg.trainer.accelerator == "auto" and torch.cuda.is_available()
-    )
-    if wants_gpu:
-        if not torch.cuda.is_available():
-            raise ValueError(
-                "trainer.accelerator=gpu but CUDA is not available; use trainer.accelerator=cpu"
-            )
-        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
-    return torch.device("cpu")
-
-
-def _launched_rank() -> int:
-    """This process's rank when a launcher started it as one of several DDP processes
-    (Lightning's subprocess launcher sets LOCAL_RANK / NODE_RANK, torchrun RANK, SLURM
-    SLURM_PROCID); 0 for the process the user started."""
-    keys = ("RANK", "SLURM_PROCID", "LOCAL_RANK", "NODE_RANK")
-    return max(int(os.environ.get(key) or 0) for key in keys)
 
 
 def load_data(cfg: PretrainConfig, device: torch.device) -> tuple[ImageDataset, ImageDataset]:
@@ -136,17 +110,6 @@ def build_module(cfg: PretrainConfig, num_classes: int | None, in_channels: int)
     )
 
 
-def _precision(
-    cfg: PretrainConfig, device: torch.device
-) -> Literal["32", "32-true", "16-mixed", "bf16-mixed"]:
-    if device.type == "cpu" and cfg.trainer.precision == "16-mixed":
-        warnings.warn(
-            "trainer.precision=16-mixed needs a GPU; training in 32-true on the CPU", stacklevel=2
-        )
-        return "32-true"
-    return cfg.trainer.precision
-
-
 def _sync_batchnorm(cfg: PretrainConfig, device: torch.device) -> bool:
     if cfg.model.sync_batchnorm and device.type != "cuda":
         warnings.warn(
@@ -158,54 +121,28 @@ def _sync_batchnorm(cfg: PretrainConfig, device: torch.device) -> bool:
     return cfg.model.sync_batchnorm
 
 
-def build_trainer(
+def _trainer(
     cfg: PretrainConfig, run: RunDir, callbacks: Sequence[L.Callback], device: torch.device
 ) -> L.Trainer:
+    """The shared Trainer (:func:`robustssl.training.build_trainer`) with pretraining's epochs,
+    time limit, loggers (always CSV: it becomes the run's metrics.csv) and epoch checkpoint."""
     t = cfg.trainer
-    callbacks = [
-        *callbacks,  # the monitor runs before the checkpoint, so the checkpoint holds its metrics
-        AtomicEpochCheckpoint(run.last_checkpoint),
-    ]
-    if t.progress_bar:
-        callbacks.append(progress_bar(refresh_rate=10))  # a tqdm bar, or plain lines in logs
-    deterministic = t.deterministic if t.deterministic is not None else device.type == "cpu"
-    loggers = [CSVLogger(run.path, name="csv")]  # always: it becomes the run's metrics.csv
+    loggers = [CSVLogger(run.path, name="csv")]
     if t.logger != "csv":
         loggers.append(build_logger(t.logger, run.path, cfg.name))
     for logger in loggers:
         logger.log_hyperparams(flat_hparams(cfg.model_dump(mode="json")))
-    with quiet_lightning():  # its banners and tips, printed by the constructor
-        return _trainer(cfg, run, callbacks, device, deterministic, loggers)
-
-
-def _trainer(
-    cfg: PretrainConfig,
-    run: RunDir,
-    callbacks: list[L.Callback],
-    device: torch.device,
-    deterministic: bool,
-    loggers: list[Any],
-) -> L.Trainer:
-    t = cfg.trainer
-    return L.Trainer(
-        default_root_dir=run.path,
+    return build_trainer(
+        t,
+        device,
+        root=run.path,
         max_epochs=t.max_epochs,
-        max_time=timedelta(minutes=t.max_time_minutes) if t.max_time_minutes else None,
-        accelerator="gpu" if device.type == "cuda" else "cpu",
-        devices=t.devices,
-        num_nodes=t.num_nodes,
-        strategy=t.strategy,
-        precision=_precision(cfg, device),
+        # the monitor runs before the checkpoint, so the checkpoint holds its metrics
+        callbacks=[*callbacks, AtomicEpochCheckpoint(run.last_checkpoint)],
+        loggers=loggers,
+        show_progress=t.progress_bar,
+        max_time_minutes=t.max_time_minutes,
         sync_batchnorm=_sync_batchnorm(cfg, device),
-        deterministic=deterministic,
-        log_every_n_steps=t.log_every_n_steps,
-        logger=loggers,
-        callbacks=callbacks,
-        enable_progress_bar=t.progress_bar,
-        enable_model_summary=False,
-        enable_checkpointing=False,
-        limit_val_batches=0,
-        num_sanity_val_steps=0,
     )
 
 
@@ -225,35 +162,6 @@ def encoder_spec(cfg: PretrainConfig, encoder: Any, train: ImageDataset) -> Enco
     )
 
 
-class _InterruptCapture(L.Callback):
-    """Keeps the KeyboardInterrupt (Ctrl-C, or :class:`Terminated` from ``kill``) that Lightning
-    turns into ``sys.exit(1)``, so :func:`pretrain` can raise it again."""
-
-    def __init__(self) -> None:
-        self.interrupt: KeyboardInterrupt | None = None
-
-    def on_exception(
-        self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException
-    ) -> None:
-        if isinstance(exception, KeyboardInterrupt):
-            self.interrupt = exception
-
-
-def _fit(trainer: L.Trainer, capture: _InterruptCapture, **fit_args: Any) -> None:
-    """``trainer.fit`` where Ctrl-C / ``kill`` raise KeyboardInterrupt / :class:`Terminated`
-    (Lightning exits the process with status 1, or 0 after SIGTERM, instead) and the signal
-    handlers Lightning changes are restored."""
-    with signal_handlers_kept(), quiet_lightning():
-        try:
-            trainer.fit(**fit_args)
-        except SIGTERMException:  # a SystemExit: Lightning stopped after a batch
-            raise Terminated() from None
-        except SystemExit:
-            if capture.interrupt is not None:
-                raise capture.interrupt from None
-            raise
-
-
 def pretrain(
     cfg: PretrainConfig, resume: bool = False, extra_callbacks: Sequence[L.Callback] = ()
 ) -> PretrainResult:
@@ -263,7 +171,7 @@ def pretrain(
     run = RunDir(Path(cfg.output_dir) / cfg.name, "pretrain")
     if resume and (done := completed_run(run, cfg)) is not None:
         return done
-    device = _device(cfg)
+    device = training_device(cfg.trainer)
     check_logger(cfg.trainer.logger, "pretraining")  # a missing package: before any compute
     if device.type == "cpu":
         keep_freed_memory_in_heap()
@@ -273,7 +181,7 @@ def pretrain(
     METHODS[cfg.method.name].check_ready(cfg.method, train)  # e.g. AdvCL's ClusterFit source
     # Of the DDP ranks started by torchrun / srun / Lightning, rank 0 owns (locks, creates) the
     # run directory; the others neither lock nor create it.
-    owner = _launched_rank() == 0
+    owner = launched_rank() == 0
     with run.lock() if owner else nullcontext():
         return _pretrain_locked(
             cfg,
@@ -326,16 +234,16 @@ def _pretrain_locked(
     if (co := cfg.monitor.catastrophic_overfitting) is not None and num_classes:
         eps, norm = check_eps_source(co, cfg.method)
         checks.append(OverfittingCallback(co, evaluation, eps, norm))
-    capture = _InterruptCapture()
+    capture = InterruptCapture()
     clock = TrainClock()  # before the checkpoint callback, so each checkpoint holds its time
     callbacks = [clock, *([monitor] if monitor else []), *checks, *extra_callbacks, capture]
-    trainer = build_trainer(cfg, run, callbacks, device)
+    trainer = _trainer(cfg, run, callbacks, device)
     try:
-        _fit(
+        fit(
             trainer,
             capture,
             model=module,
-            datamodule=PretrainData(fit_data, cfg.data.batch_size, cfg.seed),
+            datamodule=ShardedData(fit_data, cfg.data.batch_size, cfg.seed),
             ckpt_path=checkpoint,
             weights_only=True,
         )

@@ -69,6 +69,16 @@ ADDED_KEYS: dict[str, dict[str, Any]] = {
         "adversary.clip": "default",
         "smoke": False,
         "logger": None,
+        # issue 16 (finetuning on the shared Lightning machinery): the trainer section
+        "trainer": {
+            "accelerator": "auto",
+            "devices": "auto",
+            "num_nodes": 1,
+            "strategy": "auto",
+            "precision": "32-true",
+            "log_every_n_steps": 20,
+            "deterministic": None,
+        },
     },
     "evaluate": {"smoke": False, "logger": None},
 }

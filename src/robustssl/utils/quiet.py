@@ -22,7 +22,7 @@ LIGHTNING_NOISE = (
     ".*isinstance.treespec, LeafSpec.*",
     ".*does not have many workers.*",
     ".*litlogger.*",
-    ".*in eval mode at the start of training.*",  # frozen modules, e.g. DeACL's teacher
+    ".*in eval mode at the start of training.*",  # frozen modules on purpose, e.g. DeACL's teacher
 )
 
 

@@ -1,5 +1,5 @@
-"""Pretraining's progress: Lightning's tqdm bar in a terminal, plain lines everywhere else
-(:mod:`robustssl.utils.progress` decides which)."""
+"""Training progress (pretraining and finetuning): Lightning's tqdm bar in a terminal, plain
+lines everywhere else (:mod:`robustssl.utils.progress` decides which)."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def _short(value: Any) -> str:
 
 
 def progress_bar(refresh_rate: int = 10) -> ProgressBar:
-    """The pretraining progress callback for this output: tqdm bar or plain lines."""
+    """The training progress callback for this output: tqdm bar or plain lines."""
     if interactive():
         return TQDMProgressBar(refresh_rate=refresh_rate)
     return PlainProgressBar()
