@@ -14,7 +14,7 @@ from adversarial_ssl import attack_gain, batch, make_method
 from robustssl.attacks import FGSMRS, NFGSM
 from robustssl.attacks.adversary import AdversaryConfig, PretrainAdversaryConfig
 from robustssl.attacks.threat import flat_norms
-from robustssl.finetune.adversary import build_attack
+from robustssl.finetune.adversary import training_attack
 from robustssl.methods import PretrainConfig
 from robustssl.methods.base import PretrainMethod
 from robustssl.methods.registry import METHODS, build_method
@@ -137,7 +137,7 @@ def build(**raw: object) -> PretrainMethod:
 def test_finetuning_builds_the_single_step_attack(kind: str, cls: type) -> None:
     cfg = AdversaryConfig(attack=kind, eps=0.1, bn_mode="train", noise=1.5)
     model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(28 * 28, 10))
-    attack = build_attack(model, cfg)
+    attack = training_attack(model, cfg)
     assert isinstance(attack, cls) and attack.model_mode == "train"
     assert attack.adversary == cfg.single_step()
     x, y = batch()
