@@ -146,6 +146,10 @@ def check_methods(s: Setting, work: Path) -> int:
                     f"method.clusterfit.encoder={work / 'runs' / 'simclr_bf16-mixed'}",
                     "method.clusterfit.ks=[2,5]",
                 ]
+            if path.stem == "deacl":  # the teacher: this check's SimCLR run
+                extra = [f"method.teacher={work / 'runs' / 'simclr_bf16-mixed'}"]
+            if path.stem == "dynacl_pp":  # post-processes this check's DynACL run (sorted before)
+                extra = [f"method.encoder={work / 'runs' / f'dynacl_{precision}'}"]
             if precision == "bf16-mixed" and not s.cpu and not torch.cuda.is_bf16_supported():
                 emit(
                     {
