@@ -35,7 +35,13 @@ from typing import Any
 
 from robustssl.data import find_local
 from robustssl.experiments.compute import pretrain_costs
-from robustssl.experiments.pareto import ParetoPanel, ParetoPoint, pareto_panels
+from robustssl.experiments.pareto import (
+    ParetoPanel,
+    ParetoPoint,
+    pareto_panels,
+    row_method,
+    row_protocol,
+)
 from robustssl.experiments.store import ResultsStore
 
 STUDY = Path(__file__).resolve().parents[1] / "configs/reproduce/robust_per_compute_fmnist.yaml"
@@ -83,8 +89,8 @@ def record(panel: ParetoPanel, scale: str) -> dict[str, Any]:
 def sa_by_method(rows: list[dict[str, Any]]) -> dict[str, list[float]]:
     out: dict[str, list[float]] = defaultdict(list)
     for r in rows:
-        if r.get("metric") == "sa" and (r.get("protocol") or r.get("finetune")) == PROTOCOL:
-            out[str(r.get("method") or r.get("pretraining"))].append(float(r["value"]))
+        if r.get("metric") == "sa" and row_protocol(r) == PROTOCOL:
+            out[row_method(r)].append(float(r["value"]))
     return out
 
 

@@ -43,6 +43,16 @@ class ParetoPanel:
     cpu: bool
 
 
+def row_method(row: Mapping[str, Any]) -> str:
+    """A record's method label (its pretraining entry when it has no label)."""
+    return str(row.get("method") or row.get("pretraining"))
+
+
+def row_protocol(row: Mapping[str, Any]) -> Any:
+    """A record's finetuning protocol (its finetune entry when it has no protocol label)."""
+    return row.get("protocol") or row.get("finetune")
+
+
 def _std(values: Sequence[float]) -> float:
     return statistics.stdev(values) if len(values) > 1 else 0.0
 
@@ -67,8 +77,7 @@ def pareto_panels(
     ra_rows = [r for r in rows if r.get("metric") == "ra" and r.get("model") in costs]
     groups: dict[tuple, list[Mapping[str, Any]]] = defaultdict(list)
     for r in ra_rows:
-        protocol = r.get("protocol") or r.get("finetune")
-        key = (r.get("dataset"), protocol, r.get("attack_tag"), r.get("norm"), r.get("eps"))
+        key = (r.get("dataset"), row_protocol(r), r.get("attack_tag"), r.get("norm"), r.get("eps"))
         groups[key].append(r)
     panels = []
     for (dataset, protocol, tag, norm, eps), members in groups.items():
@@ -77,9 +86,7 @@ def pareto_panels(
         for r in members:
             cost = costs[r["model"]]
             seconds = cost.cpu_seconds if cpu and cost.cpu_seconds is not None else cost.seconds
-            by_method[str(r.get("method") or r.get("pretraining"))].append(
-                (seconds, float(r["value"]))
-            )
+            by_method[row_method(r)].append((seconds, float(r["value"])))
         if len(by_method) < 2:
             continue
         title = f"{dataset} {protocol}: {tag} at {format_eps(eps, norm)}"
