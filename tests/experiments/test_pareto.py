@@ -58,6 +58,16 @@ def test_costs_sum_the_runs_a_model_used(tmp_path: Path) -> None:
     assert "broken-1-slf" not in costs  # an incomplete pretraining has no cost
 
 
+def test_damaged_or_missing_summaries_give_no_cost(tmp_path: Path) -> None:
+    stages = _stages(tmp_path)
+    (tmp_path / "runs/pretrain/simclr-1/summary.json").write_text('{"status": "compl')  # truncated
+    stages[2] = {**stages[2], "path": None}  # acl-1 never got a run directory
+    costs = pretrain_costs(stages, tmp_path)
+    # AdvCL used the damaged SimCLR run: neither has a cost, and nothing raised
+    assert "simclr-1-slf" not in costs and "advcl-1-slf" not in costs
+    assert "acl-1-slf" not in costs
+
+
 def _rows() -> list[dict]:
     rows = []
     for seed, (s_ra, a_ra) in enumerate([(0.01, 0.40), (0.03, 0.44)]):

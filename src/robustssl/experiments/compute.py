@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from robustssl.experiments.store import stage_dir
 from robustssl.runs import layout
 
 PRETRAIN = "pretrain"
@@ -83,10 +84,7 @@ def pretrain_costs(stages: list[dict[str, Any]], study_dir: Path) -> dict[str, P
     pretrains = {s["name"]: s for s in stages if s["kind"] == PRETRAIN}
     names = set(pretrains)
     uses = {n: _pretrain_refs(s["config"], names - {n}) for n, s in pretrains.items()}
-    summaries = {
-        n: layout.read_json_dict(_run_dir(s, study_dir) / layout.SUMMARY)
-        for n, s in pretrains.items()
-    }
+    summaries = {n: _summary(stage_dir(s, study_dir)) for n, s in pretrains.items()}
     costs: dict[str, PretrainCost] = {}
     for stage in stages:
         if stage["kind"] != "finetune":
@@ -98,6 +96,6 @@ def pretrain_costs(stages: list[dict[str, Any]], study_dir: Path) -> dict[str, P
     return costs
 
 
-def _run_dir(stage: Mapping[str, Any], study_dir: Path) -> Path:
-    path = Path(stage.get("path") or "")
-    return path if path.is_absolute() else study_dir / path
+def _summary(run_dir: Path | None) -> dict[str, Any]:
+    """A run's summary.json; {} (no cost) when it has no directory or no readable summary."""
+    return layout.read_json_dict(run_dir / layout.SUMMARY) if run_dir is not None else {}

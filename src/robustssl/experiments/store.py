@@ -191,6 +191,15 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, sort_keys=True, allow_nan=False)
 
 
+def stage_dir(stage: Mapping[str, Any], study_dir: Path) -> Path | None:
+    """A stage dict's run directory, absolute (a relative ``path`` is under ``study_dir``);
+    None when the stage has no run directory yet."""
+    if not stage.get("path"):
+        return None
+    p = Path(stage["path"])
+    return p if p.is_absolute() else study_dir / p
+
+
 class ResultsStore:
     """A study's SQLite results store; use as a context manager or call :meth:`close`.
 
@@ -449,10 +458,7 @@ class ResultsStore:
 
     def stage_path(self, stage: Mapping[str, Any]) -> Path | None:
         """The run directory of a stage dict from :meth:`stages` (absolute)."""
-        if not stage.get("path"):
-            return None
-        p = Path(stage["path"])
-        return p if p.is_absolute() else self.study_dir / p
+        return stage_dir(stage, self.study_dir)
 
     # -- records -----------------------------------------------------------------------------
 
