@@ -164,6 +164,25 @@ def test_stage_status_and_timings(tmp_path: Path) -> None:
     assert stage["started"] is not None and stage["finished"] is not None
 
 
+def test_confirming_a_status_keeps_its_time(tmp_path: Path, monkeypatch) -> None:
+    """A resumed study re-marks cached stages complete; their finish time must not move."""
+    import robustssl.experiments.store as store_mod
+
+    times = iter(["created", "t1", "t2", "t3", "t4", "t5"])
+    monkeypatch.setattr(store_mod, "now", lambda: next(times))
+    with ResultsStore(tmp_path) as store:
+        sid = store.add_stage("pretrain", "simclr")
+        store.set_status(sid, "running")  # started t1
+        store.set_status(sid, "complete", seconds=3.0)  # finished t2
+        store.set_status(sid, "complete")  # the resume's confirmation: t3 is not used
+        (stage,) = store.stages()
+        assert (stage["started"], stage["finished"], stage["seconds"]) == ("t1", "t2", 3.0)
+        store.set_status(sid, "running")  # a re-run stamps both again
+        store.set_status(sid, "complete")
+        (stage,) = store.stages()
+        assert (stage["started"], stage["finished"]) == ("t4", "t5")
+
+
 def test_newer_schema_is_refused(tmp_path: Path) -> None:
     ResultsStore(tmp_path).close()
     conn = sqlite3.connect(tmp_path / STORE_FILE)

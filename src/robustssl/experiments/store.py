@@ -408,11 +408,17 @@ class ResultsStore:
         seconds: float | None = None,
     ) -> None:
         """Record a stage's progress: "running" stamps ``started``; "complete" / "failed" /
-        "skipped" stamp ``finished`` (and keep ``error`` and ``seconds`` when given)."""
+        "skipped" stamp ``finished`` (and keep ``error`` and ``seconds`` when given). Setting
+        the status a stage already has keeps its stamp: a resumed study that finds a stage
+        complete does not move the time it finished."""
         _check_status(status)
         stamp = {"pending": None, "running": "started"}.get(status, "finished")
-        stamp_sql = f", {stamp} = ?" if stamp else ""
-        args = (status, error, seconds, *([now()] if stamp else []), stage_id)
+        stamp_sql = (
+            f", {stamp} = CASE WHEN status = ? AND {stamp} IS NOT NULL THEN {stamp} ELSE ? END"
+            if stamp
+            else ""
+        )
+        args = (status, error, seconds, *([status, now()] if stamp else []), stage_id)
 
         def update(conn: sqlite3.Connection) -> None:
             cur = conn.execute(
