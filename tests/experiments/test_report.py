@@ -61,6 +61,21 @@ def test_index_html_is_self_contained(report: tuple[Path, Report]) -> None:
     assert page.count("<details>") == 5  # each finetune stage's config and labels
 
 
+def test_results_markdown(report: tuple[Path, Report]) -> None:
+    """results.md: every table with its settings, the stage counts and the masking warning."""
+    study, rep = report
+    text = (rep.out_dir / "results.md").read_text()
+    for t in rep.tables:
+        assert f"**{t.title}**" in text
+    assert text.count("Settings — ") == len(rep.tables)
+    with ResultsStore(study) as store:
+        stages = store.stages()
+    done = sum(s["status"] == "complete" for s in stages)
+    assert f"- Stages: {done} of {len(stages)} complete" in text
+    assert ("INCOMPLETE" in text) == (done < len(stages))
+    assert "1 warning." in text and "Square beat PGD by 3.0 pp" in text
+
+
 def test_report_needs_a_store(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="no results store"):
         build_report(tmp_path)

@@ -85,7 +85,7 @@ def test_method_eps_seed003_layout(tmp_path: Path) -> None:
         "| Baseline T0 | 85.46 | 72.09 | 44.69 |\n"
         "| SS T3 | 84.61 | 73.33 | – |\n"
         "\n"
-        f"Settings — clean: no attack; n=100 | {PGD_CAPTION}\n"
+        f"Settings — clean: no attack; n=100 | {PGD_CAPTION}.\n"
     )
     # CSV: the stored fractions at full precision, the header says so
     assert to_csv(table).splitlines() == [

@@ -6,8 +6,10 @@ Written there: ``tables/<name>.{md,csv,tex}`` for every seed layout the records 
 per dataset, clean-vs-attacked confusion matrices, t-SNE plots from the evaluations' ``tsne_*.npz``,
 every figure a stage left in ``<run>/figures/``, e.g. loss landscapes and inversion maps, and
 robust accuracy vs pretraining seconds with its Pareto front, :mod:`robustssl.experiments.pareto`),
-``records.csv`` (every record) and ``index.html``: one static page, inline CSS, images referenced
-relatively, no script and no external asset, so it opens from disk or any file server.
+``records.csv`` (every record), ``results.md`` (the tables as one document with the study's
+seeds, completeness and compute, :mod:`robustssl.experiments.results_md`) and ``index.html``:
+one static page, inline CSS, images referenced relatively, no script and no external asset, so
+it opens from disk or any file server.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from robustssl.experiments.compute import pretrain_costs
 from robustssl.experiments.formats import Table, to_csv, to_html, to_latex, to_markdown
 from robustssl.experiments.pareto import pareto_figure, pareto_panels
 from robustssl.experiments.points import format_eps, model_key
+from robustssl.experiments.results_md import results_markdown
 from robustssl.experiments.store import ResultsStore
 from robustssl.experiments.tables import seed_tables
 from robustssl.runs.layout import CONFIG_JSON, CONFIG_YAML, EXPERIMENT, STORE
@@ -200,7 +203,26 @@ def build_report(study_dir: str | Path, out_dir: str | Path | None = None) -> Re
         page = page.replace("<h1>", f'<p class="smoke"><strong>{SMOKE_NOTE}</strong></p><h1>', 1)
     index = out / "index.html"
     index.write_text(page)
+    (out / RESULTS_MD).write_text(_results_md(study, tables, stages, findings))
     return Report(out, index, tables, figures, len(findings))
+
+
+RESULTS_MD = "results.md"
+
+
+def _results_md(
+    study: Path, tables: list[Table], stages: list[dict[str, Any]], findings: list[dict[str, Any]]
+) -> str:
+    seeds = sorted({stage_seed(s) for s in stages} - {"–"}, key=lambda x: (len(x), x))
+    header = [
+        f"- Generated {now()} by robustssl {code_version()} from `{study.name}/{STORE}` "
+        f"(`robustssl report {study.name}`).",
+        f"- Seeds: {', '.join(seeds) or '–'}; a cell over several seeds shows mean ± sample std "
+        "(number of records).",
+    ]
+    return results_markdown(
+        title=study_title(study), header=header, tables=tables, stages=stages, findings=findings
+    )
 
 
 SMOKE_NOTE = "SMOKE RUN (--smoke): a check that everything runs, NOT a result"

@@ -104,7 +104,7 @@ def _caption(labels: dict[str, str], cells: Sequence[Sequence[Cell]]) -> str:
         parts.append(SEED_NOTE)
     if any(c.same_seed for c in stats):
         parts.append(SAME_SEED_NOTE)
-    return " ".join(parts)
+    return " ".join(p if p.endswith(".") else f"{p}." for p in parts)
 
 
 _K = TypeVar("_K", bound=Hashable)
