@@ -95,6 +95,9 @@ def sa_by_method(rows: list[dict[str, Any]]) -> dict[str, list[float]]:
 
 
 def _pm(mean: float, std: float, n: int, scale: float = 100.0, digits: int = 1) -> str:
+    """mean ± sample std (n); one value alone when n = 1 (as the report's tables)."""
+    if n == 1:
+        return f"{scale * mean:.{digits}f}"
     return f"{scale * mean:.{digits}f} ± {scale * std:.{digits}f} ({n})"
 
 
