@@ -39,6 +39,15 @@ def test_report_files(report: tuple[Path, Report]) -> None:
         "tsne_advcl_alf_default_encoder_Linf.png",
     ]
     assert all(p.is_file() and p.with_suffix(".svg").is_file() for p in rep.figures)
+    assert all(p.name.isascii() and " " not in p.name for p in rep.figures)
+
+
+def test_file_names_type_in_any_shell() -> None:
+    from robustssl.experiments.report import _slug
+
+    assert (
+        _slug("pareto_fmnist slf: PGD-20 α=ε/4 at 0.1") == "pareto_fmnist_slf_PGD-20_a_eps_4_at_0.1"
+    )
     with ResultsStore(study) as store:
         n = store.count()
     with (rep.out_dir / "records.csv").open() as f:

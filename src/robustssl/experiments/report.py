@@ -18,6 +18,7 @@ import csv
 import html
 import io
 import json
+import re
 import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -67,8 +68,17 @@ class Report:
     findings: int = 0
 
 
+_ASCII = str.maketrans({"α": "a", "ε": "eps", "∞": "inf", "×": "x"})
+
+
 def _slug(text: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-." else "_" for ch in text).strip("_")
+    """A file name from ``text``: ASCII letters, digits, '-' and '.', one '_' for each run of
+    anything else (so names type in any shell: "PGD-20 α=ε/4" → "PGD-20_a_eps_4")."""
+    chars = (
+        ch if ch.isascii() and (ch.isalnum() or ch in "-.") else "_"
+        for ch in text.translate(_ASCII)
+    )
+    return re.sub("_+", "_", "".join(chars)).strip("_")
 
 
 def study_config(study_dir: Path) -> tuple[str, str] | None:
