@@ -40,6 +40,11 @@ def test_report_files(report: tuple[Path, Report]) -> None:
     ]
     assert all(p.is_file() and p.with_suffix(".svg").is_file() for p in rep.figures)
     assert all(p.name.isascii() and " " not in p.name for p in rep.figures)
+    with ResultsStore(study) as store:
+        n = store.count()
+    with (rep.out_dir / "records.csv").open() as f:
+        assert len(list(csv.DictReader(f))) == n
+    assert rep.findings == 1
 
 
 def test_file_names_type_in_any_shell() -> None:
@@ -48,11 +53,6 @@ def test_file_names_type_in_any_shell() -> None:
     assert (
         _slug("pareto_fmnist slf: PGD-20 α=ε/4 at 0.1") == "pareto_fmnist_slf_PGD-20_a_eps_4_at_0.1"
     )
-    with ResultsStore(study) as store:
-        n = store.count()
-    with (rep.out_dir / "records.csv").open() as f:
-        assert len(list(csv.DictReader(f))) == n
-    assert rep.findings == 1
 
 
 def test_index_html_is_self_contained(report: tuple[Path, Report]) -> None:
