@@ -224,7 +224,9 @@ def _results_md(
     study: Path, tables: list[Table], stages: list[dict[str, Any]], findings: list[dict[str, Any]]
 ) -> str:
     seeds = sorted({stage_seed(s) for s in stages} - {"–"}, key=lambda x: (len(x), x))
-    header = [
+    description = " ".join(str(_experiment(study).get("description") or "").split())
+    header = [f"{description}", ""] if description else []
+    header += [
         f"- Generated {now()} by robustssl {code_version()} from `{study.name}/{STORE}` "
         f"(`robustssl report {study.name}`).",
         f"- Seeds: {', '.join(seeds) or '–'}; a cell over several seeds shows mean ± sample std "
@@ -310,15 +312,20 @@ def _stages_html(stages: list[dict[str, Any]]) -> str:
     )
 
 
-def study_title(study: Path) -> str:
-    """The study's name from the runner's ``experiment.yaml``, else the directory name."""
+def _experiment(study: Path) -> dict[str, Any]:
+    """The runner's ``experiment.yaml`` of ``study`` ({} when missing or unreadable)."""
     import yaml
 
     try:
         raw = yaml.safe_load((study / EXPERIMENT).read_text())
     except (OSError, yaml.YAMLError):
-        return study.name
-    name = raw.get("name") if isinstance(raw, dict) else None
+        return {}
+    return raw if isinstance(raw, dict) else {}
+
+
+def study_title(study: Path) -> str:
+    """The study's name from the runner's ``experiment.yaml``, else the directory name."""
+    name = _experiment(study).get("name")
     return str(name) if name else study.name
 
 
