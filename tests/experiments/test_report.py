@@ -74,6 +74,7 @@ def test_results_markdown(report: tuple[Path, Report]) -> None:
     """results.md: every table with its settings, the stage counts and the masking warning."""
     study, rep = report
     text = (rep.out_dir / "results.md").read_text()
+    assert text.startswith("# Results: demo <study>\n\nKucer et al. 2021 at toy scale\n")
     for t in rep.tables:
         assert f"**{t.title}**" in text
     assert text.count("Settings — ") == len(rep.tables)
