@@ -35,8 +35,8 @@ def stage_summary(stages: Sequence[dict[str, Any]]) -> list[str]:
     total = sum(secs.values())
     parts = ", ".join(f"{k} {_hours(v)}" for k, v in secs.items() if v)
     lines.append(
-        f"- Compute: the stages' wall seconds sum to {_hours(total)} ({parts}); "
-        "stages run in parallel (`--jobs`) overlap, so the study's wall time is shorter."
+        f"- Compute: the stages' wall seconds sum to {_hours(total)} ({parts}); a resumed "
+        "stage counts from its last start, and stages run in parallel (`--jobs`) overlap."
     )
     return lines
 
