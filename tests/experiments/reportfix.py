@@ -10,7 +10,10 @@ from studyfix import write_diagnostic, write_study, write_tsne
 from robustssl.experiments import figures as figs
 from robustssl.experiments.store import ResultsStore
 
-EXPERIMENT = "name: demo <study>\ndescription: Kucer et al. 2021 at\n  toy scale\nmethods: [supervised, simclr, advcl]\n"
+EXPERIMENT = (
+    "name: demo <study>\ndescription: Kucer et al. 2021 at\n  toy scale\n"
+    "methods: [supervised, simclr, advcl]\n"
+)
 
 
 def build_study(study: Path) -> list[Path]:
