@@ -48,11 +48,10 @@ def test_report_files(report: tuple[Path, Report]) -> None:
 
 
 def test_file_names_type_in_any_shell() -> None:
-    from robustssl.experiments.report import _slug
+    from robustssl.experiments.formats import file_slug
 
-    assert (
-        _slug("pareto_fmnist slf: PGD-20 α=ε/4 at 0.1") == "pareto_fmnist_slf_PGD-20_a_eps_4_at_0.1"
-    )
+    name = file_slug("pareto_fmnist slf: PGD-20 α=ε/4 at 0.1")
+    assert name == "pareto_fmnist_slf_PGD-20_a_eps_4_at_0.1"
 
 
 def test_index_html_is_self_contained(report: tuple[Path, Report]) -> None:

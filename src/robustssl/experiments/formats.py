@@ -17,11 +17,26 @@ import csv
 import html
 import io
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 MISSING = "–"
 SAME_SEED_MARK = "*"
+
+
+_ASCII = str.maketrans({"α": "a", "ε": "eps", "∞": "inf", "×": "x"})
+
+
+def file_slug(text: str) -> str:
+    """A file name from ``text``: ASCII letters, digits, '-' and '.', one '_' for each run of
+    anything else (so names type in any shell: "PGD-20 α=ε/4" → "PGD-20_a_eps_4"). The one rule
+    for the report's table and figure file names."""
+    chars = (
+        ch if ch.isascii() and (ch.isalnum() or ch in "-.") else "_"
+        for ch in text.translate(_ASCII)
+    )
+    return re.sub("_+", "_", "".join(chars)).strip("_")
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,6 @@ import csv
 import html
 import io
 import json
-import re
 import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -30,7 +29,7 @@ from robustssl.evaluation.metrics import is_accuracy
 from robustssl.evaluation.records import code_version, now
 from robustssl.experiments import figures as figs
 from robustssl.experiments.compute import pretrain_costs
-from robustssl.experiments.formats import Table, to_csv, to_html, to_latex, to_markdown
+from robustssl.experiments.formats import Table, file_slug, to_csv, to_html, to_latex, to_markdown
 from robustssl.experiments.pareto import pareto_figure, pareto_panels
 from robustssl.experiments.points import format_eps, model_key
 from robustssl.experiments.results_md import results_markdown
@@ -68,19 +67,6 @@ class Report:
     findings: int = 0
 
 
-_ASCII = str.maketrans({"α": "a", "ε": "eps", "∞": "inf", "×": "x"})
-
-
-def _slug(text: str) -> str:
-    """A file name from ``text``: ASCII letters, digits, '-' and '.', one '_' for each run of
-    anything else (so names type in any shell: "PGD-20 α=ε/4" → "PGD-20_a_eps_4")."""
-    chars = (
-        ch if ch.isascii() and (ch.isalnum() or ch in "-.") else "_"
-        for ch in text.translate(_ASCII)
-    )
-    return re.sub("_+", "_", "".join(chars)).strip("_")
-
-
 def study_config(study_dir: Path) -> tuple[str, str] | None:
     """(file name, text) of the study's experiment file, the first of ``CONFIG_FILES``."""
     for name in CONFIG_FILES:
@@ -107,7 +93,9 @@ def curve_figures(rows: list[dict[str, Any]], out_dir: Path) -> list[Path]:
         if any(len(pts) > 1 for c in curves.values() for pts in c.values()):
             title = f"Accuracy vs ε_test on {dataset} (attack per line)"
             out.append(
-                figs.robustness_curves(curves, out_dir / f"curves_{_slug(str(dataset))}", title).png
+                figs.robustness_curves(
+                    curves, out_dir / f"curves_{file_slug(str(dataset))}", title
+                ).png
             )
     return out
 
@@ -122,7 +110,7 @@ def confusion_figures(rows: list[dict[str, Any]], out_dir: Path) -> list[Path]:
         if r.get("tags.data") != "pgd" or base is None or len(out) >= MAX_FIGURES_PER_KIND:
             continue
         eps = format_eps(r["eps"], r["norm"])
-        name = _slug(f"confusion_{r['model']}_{r['norm']}_{eps}_s{r['seed']}")
+        name = file_slug(f"confusion_{r['model']}_{r['norm']}_{eps}_s{r['seed']}")
         titles = ("clean", f"PGD {r['norm']} ε = {eps}")
         out.append(
             figs.confusion_pair(base["value"], r["value"], out_dir / name, titles=titles).png
@@ -143,7 +131,7 @@ def tsne_figures(store: ResultsStore, out_dir: Path) -> list[Path]:
             with np.load(npz) as data:
                 emb, labels = data["embedding"], data["labels"]
                 adv = data.get("adversarial")
-            name = _slug(f"tsne_{run.name}_{npz.parent.name}_{npz.stem[5:]}")
+            name = file_slug(f"tsne_{run.name}_{npz.parent.name}_{npz.stem[5:]}")
             title = f"t-SNE {run.name}: {npz.stem[5:]}"
             out.append(figs.tsne_scatter(emb, labels, out_dir / name, adv, title=title).png)
     return out
@@ -157,7 +145,7 @@ def stage_figures(store: ResultsStore, out_dir: Path) -> list[Path]:
         if run is None:
             continue
         for png in sorted((run / "figures").glob("*.png")):
-            target = out_dir / _slug(f"{run.name}_{png.stem}")
+            target = out_dir / file_slug(f"{run.name}_{png.stem}")
             out_dir.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(png, target.with_suffix(".png"))
             if png.with_suffix(".svg").is_file():
@@ -172,7 +160,7 @@ def pareto_figures(store: ResultsStore, rows: list[dict[str, Any]], out_dir: Pat
     costs = pretrain_costs(store.stages(), store.study_dir)
     out = []
     for panel in pareto_panels(rows, costs):
-        out.append(pareto_figure(panel, out_dir / _slug(f"pareto_{panel.title}")).png)
+        out.append(pareto_figure(panel, out_dir / file_slug(f"pareto_{panel.title}")).png)
     return out
 
 

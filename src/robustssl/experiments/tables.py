@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 
 from robustssl.evaluation.metrics import is_accuracy
 from robustssl.evaluation.provenance import CLEAN
-from robustssl.experiments.formats import Cell, Stat, Table
+from robustssl.experiments.formats import Cell, Stat, Table, file_slug
 from robustssl.experiments.points import (
     ATTACK_ORDER,
     NORM_NAMES,
@@ -120,7 +120,7 @@ def _groups(items: Iterable[_T], key: Callable[[_T], _K]) -> dict[_K, list[_T]]:
 
 def _slug(*parts: Any) -> str:
     text = "_".join(format_eps(p) if isinstance(p, float) else str(p) for p in parts if p != "")
-    return "".join(ch if ch.isalnum() or ch in "-." else "_" for ch in text).strip("_")
+    return file_slug(text)
 
 
 def _value(item: Any) -> float:
