@@ -35,6 +35,7 @@ from typing import Any
 
 from robustssl.data import find_local
 from robustssl.experiments.compute import pretrain_costs
+from robustssl.experiments.formats import Stat
 from robustssl.experiments.pareto import (
     ParetoPanel,
     ParetoPoint,
@@ -95,10 +96,8 @@ def sa_by_method(rows: list[dict[str, Any]]) -> dict[str, list[float]]:
 
 
 def _pm(mean: float, std: float, n: int, scale: float = 100.0, digits: int = 1) -> str:
-    """mean ± sample std (n); one value alone when n = 1 (as the report's tables)."""
-    if n == 1:
-        return f"{scale * mean:.{digits}f}"
-    return f"{scale * mean:.{digits}f} ± {scale * std:.{digits}f} ({n})"
+    """mean ± sample std (n), one value alone when n = 1: the report tables' rule (Stat.text)."""
+    return Stat(mean, std, n).text(scale, digits)
 
 
 def markdown(panel: ParetoPanel, rows: list[dict[str, Any]], rec: dict[str, Any]) -> str:

@@ -62,6 +62,13 @@ class Stat:
         """Whether two of the combined records share a seed (several models, not only seeds)."""
         return len(self.seeds) == self.n and len(set(self.seeds)) < self.n
 
+    def text(self, scale: float = 1.0, digits: int = 2, sign: str = "") -> str:
+        """``mean ± std (n)`` scaled and rounded; the mean alone for one record."""
+        text = f"{self.mean * scale:.{digits}f}{sign}"
+        if self.n > 1:
+            text += f" ± {self.std * scale:.{digits}f} ({self.n})"
+        return text
+
 
 Cell = float | Stat | None
 
@@ -113,10 +120,7 @@ class Table:
         scale, p = self.scale_of(i, j), self.precision
         sign = "%" if self.percent_sign and scale == 100 else ""
         if isinstance(value, Stat):
-            text = f"{value.mean * scale:.{p}f}{sign}"
-            if value.n > 1:
-                text += f" ± {value.std * scale:.{p}f} ({value.n})"
-            return text + (SAME_SEED_MARK if value.same_seed else "")
+            return value.text(scale, p, sign) + (SAME_SEED_MARK if value.same_seed else "")
         return f"{value * scale:.{p}f}{sign}"
 
     def column_unit(self, j: int) -> str:
