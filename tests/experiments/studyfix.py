@@ -43,6 +43,7 @@ CONFIGS: dict[str, dict[str, Any]] = {
         "batch_size": 256,
     },
     "fgsm": {"name": "fgsm", "loss": "ce", "batch_size": 256},
+    "apgd-ce": {"name": "apgd-ce", "steps": 100, "loss": "ce", "restarts": 1, "batch_size": 256},
     "aa": {
         "name": "aa",
         "version": "standard",

@@ -24,6 +24,7 @@ from robustssl.experiments.store import ResultsStore
 from robustssl.experiments.tables import (
     attack_tables,
     eps_train_tables,
+    feature_difference_tables,
     finetune_columns_tables,
     finetune_gain_tables,
     label_fraction_tables,
@@ -293,6 +294,42 @@ def test_attack_seed000_figure14_table(tmp_path: Path) -> None:
         "| simclr | 91.00 | 21.00 | 0.00 | 0.00 | 0.00 |",
         "| supervised | 94.00 | 35.00 | 0.62 | 0.00 | 0.00 |",
     ]
+
+
+def test_feature_difference_seed000_table2(tmp_path: Path) -> None:
+    stages = []
+    for method, stats, seed in (
+        ("simclr", (17.8, 3.0, 17.0, 30.0), 0),
+        ("simclr", (18.2, 3.4, 17.4, 31.0), 1),
+        ("barlow", (14.9, 2.0, 14.5, 22.0), 0),
+    ):
+        ctx = _ctx(method)
+        recs = [
+            ctx.record(
+                f"feature_diff_{name}",
+                v,
+                100,
+                norm="Linf",
+                eps=8 / 255,
+                seed=seed,
+                tags={"layer": "encoder"},
+                **attacked("apgd-ce"),
+            )
+            for name, v in zip(("mean", "std", "median", "max"), stats, strict=True)
+        ]
+        recs.append(ctx.record("sa", 0.9, 100, seed=seed))  # not a feature statistic: left out
+        stages.append(({}, recs))
+    (table,) = feature_difference_tables(_rows(tmp_path, stages))
+    assert "encoder features" in table.title and "8/255" in table.title
+    lines = to_markdown(table).splitlines()
+    assert lines[2:6] == [
+        "| Model | mean | std | median | max |",
+        "| :--- | ---: | ---: | ---: | ---: |",
+        "| simclr | 18.000 ± 0.283 (2) | 3.200 ± 0.283 (2) | 17.200 ± 0.283 (2) "
+        "| 30.500 ± 0.707 (2) |",
+        "| barlow | 14.900 | 2.000 | 14.500 | 22.000 |",
+    ]
+    assert "APGD" in table.caption
 
 
 def test_seed_tables_on_a_study(tmp_path: Path) -> None:

@@ -28,6 +28,9 @@ from robustssl.utils.optional import require
 
 FeatureFn = Callable[[Tensor], Tensor]
 
+FEATURE_DIFF = "feature_diff_"
+FEATURE_DIFF_STATS = ("mean", "std", "median", "max")
+
 
 def encoder_of(model: nn.Module) -> nn.Module:
     """The classifier's ``encoder`` (the representation f), or the model itself."""
@@ -187,7 +190,7 @@ def representation_records(
         stats = summarize(diff)
         records += [
             ctx.record(
-                f"feature_diff_{stat}",
+                f"{FEATURE_DIFF}{stat}",
                 stats[stat],
                 runner.n,
                 norm=norm,
@@ -196,7 +199,7 @@ def representation_records(
                 attack_config=config,
                 tags={"layer": layer or "encoder"},
             )
-            for stat in ("mean", "std", "median", "max")
+            for stat in FEATURE_DIFF_STATS
         ]
     return records
 

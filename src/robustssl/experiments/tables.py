@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 
 from robustssl.evaluation.metrics import is_accuracy
 from robustssl.evaluation.provenance import CLEAN
+from robustssl.evaluation.representation import FEATURE_DIFF
 from robustssl.experiments.formats import Cell, Stat, Table, file_slug
 from robustssl.experiments.points import (
     ATTACK_ORDER,
@@ -471,6 +472,42 @@ def attack_tables(rows: Sequence[Row]) -> list[Table]:
     return tables
 
 
+def _layer(row: Row) -> str:
+    return str(row.get("tags.layer") or "encoder")
+
+
+def feature_difference_tables(rows: Sequence[Row]) -> list[Table]:
+    """Seed 000 Tables 2–3: models × statistics (mean, std, median, max) of ‖f(x_adv) − f(x)‖₂
+    over the test points, one table per (dataset, threat, attack, layer)."""
+    selected = [r for r in rows if str(r["metric"]).startswith(FEATURE_DIFF)]
+    key = lambda r: (r["dataset"], r["norm"], r["eps"], setting_of(r), _layer(r))  # noqa: E731
+    tables = []
+    for (dataset, norm, eps, _setting, layer), group in _groups(selected, key).items():
+        keys = ["method", *varying(group, EXTRA_KEYS)]
+        labels = row_labels(group)
+        rlabels, cols, cells = _grid(
+            group,
+            partial(label_of, keys=keys),
+            lambda r: str(r["metric"]).removeprefix(FEATURE_DIFF),
+            _value,
+        )
+        attack = next(iter(labels.values()), "")
+        tables.append(
+            Table(
+                name=_slug("feature_difference", dataset, norm, eps, layer),
+                title=f"‖f(x_adv) − f(x)‖₂ of the {layer} features on {dataset} under {attack}, "
+                f"{NORM_NAMES.get(norm, norm)} ε = {format_eps(eps, norm)}",
+                row_header=("Model",),
+                rows=[(lab,) for lab in rlabels],
+                columns=[(c,) for c in cols],
+                cells=cells,
+                precision=3,
+                caption=_caption(labels, cells),
+            )
+        )
+    return tables
+
+
 def seed_tables(rows: Sequence[Row]) -> list[Table]:
     """Every seed layout that the records can fill, in the order of the table above."""
     return [
@@ -482,6 +519,7 @@ def seed_tables(rows: Sequence[Row]) -> list[Table]:
         *finetune_gain_tables(rows),
         *label_fraction_tables(rows),
         *attack_tables(rows),
+        *feature_difference_tables(rows),
     ]
 
 

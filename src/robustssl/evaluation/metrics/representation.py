@@ -6,10 +6,15 @@ from __future__ import annotations
 
 from robustssl.evaluation.metrics.registry import Metric, MetricRun, register_metric
 from robustssl.evaluation.records import EvalRecord
-from robustssl.evaluation.representation import representation_records, tsne_embeddings
+from robustssl.evaluation.representation import (
+    FEATURE_DIFF,
+    FEATURE_DIFF_STATS,
+    representation_records,
+    tsne_embeddings,
+)
 from robustssl.models import available_layers
 
-STATS = tuple(f"feature_diff_{s}" for s in ("mean", "std", "median", "max"))
+STATS = tuple(f"{FEATURE_DIFF}{s}" for s in FEATURE_DIFF_STATS)
 
 
 def _check(run: MetricRun) -> None:
