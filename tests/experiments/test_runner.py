@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +144,17 @@ def test_parallel_jobs_give_the_same_records(tmp_path: Path, root: Path) -> None
     parallel = run_plan(plan_of(tiny_study(root, tmp_path / "two")), jobs=2, progress=False)
     assert serial.exit_code == parallel.exit_code == 0
     assert _values(tmp_path / "one") == _values(tmp_path / "two")
+
+
+def test_threads_per_stage_are_set_and_recorded(tmp_path: Path, root: Path) -> None:
+    """``threads`` pins torch threads per stage whatever ``jobs`` is, and every run's summary
+    says how many it used (CPU numbers are bit-identical only for equal thread counts)."""
+    study = tmp_path / "pinned"
+    report = run_plan(plan_of(tiny_study(root, study)), jobs=2, progress=False, threads=3)
+    assert report.exit_code == 0
+    summaries = [json.loads(p.read_text()) for p in study.glob("runs/*/*/summary.json")]
+    assert len(summaries) >= 3  # the pretrainings and both finetunings
+    assert {s["torch_threads"] for s in summaries} == {3}  # not cores / jobs
 
 
 def test_submitit_local_executor(tmp_path: Path, root: Path) -> None:

@@ -133,6 +133,15 @@ def test_bad_jobs_refused_before_the_study_dir_is_written(
     assert not (tmp_path / "study").exists()
 
 
+def test_bad_threads_refused_before_the_study_dir_is_written(
+    tmp_path: Path, data_root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    exp = write_yaml(tmp_path / "exp.yaml", study_spec(data_root, tmp_path / "study"))
+    assert main(["run", str(exp), "--threads", "0"]) == 2
+    _error(capsys, "--threads 0: give a positive number of torch threads")
+    assert not (tmp_path / "study").exists()
+
+
 def test_slurm_launcher_without_sbatch_does_not_run_locally(
     tmp_path: Path, data_root: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:

@@ -1,4 +1,5 @@
-"""``robustssl run EXPERIMENT.yaml [--dry-run] [--jobs N] [--launcher local|slurm] [key=value]``."""
+"""``robustssl run EXPERIMENT.yaml [--dry-run] [--jobs N] [--threads N] [--launcher local|slurm]
+[key=value]``."""
 
 from __future__ import annotations
 
@@ -28,6 +29,13 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--jobs", type=int, default=None, help="independent stages run at once (default 1)"
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch threads per stage (default: the cores divided among --jobs); numbers are "
+        "bit-identical for the same seed and threads, so pin it to compare runs with other --jobs",
     )
     parser.add_argument(
         "--launcher",
@@ -66,7 +74,9 @@ def execute_study(experiment: Path, args: argparse.Namespace) -> tuple[int, Path
     if args.dry_run:
         print(format_plan(plan, estimate=not args.no_estimate))
         return 0, None
-    report = run_plan(plan, args.jobs, args.launcher, progress=not args.no_progress)
+    report = run_plan(
+        plan, args.jobs, args.launcher, progress=not args.no_progress, threads=args.threads
+    )
     print(report.summary())
     for name, error in report.failed.items():
         print(f"  failed: {name}: {error.splitlines()[0] if error else ''}")

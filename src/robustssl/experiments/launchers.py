@@ -236,10 +236,17 @@ class SubmititLauncher(Launcher):
         self._tasks.clear()
 
 
-def check_launcher(launcher: str, jobs: int | None, slurm: dict[str, Any] | None = None) -> None:
+def check_launcher(
+    launcher: str,
+    jobs: int | None,
+    slurm: dict[str, Any] | None = None,
+    threads: int | None = None,
+) -> None:
     """Refuse a launcher request that cannot work, before anything is written."""
     if jobs is not None and jobs < 1:
         raise ValueError(f"--jobs {jobs}: give a positive number of parallel stages, e.g. --jobs 2")
+    if threads is not None and threads < 1:
+        raise ValueError(f"--threads {threads}: give a positive number of torch threads per stage")
     if launcher not in ("local", "slurm"):
         raise ValueError(f"unknown launcher {launcher!r}; use local or slurm")
     if launcher == "slurm" and importlib.util.find_spec("submitit") is None:

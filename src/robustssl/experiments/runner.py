@@ -111,10 +111,11 @@ class _Run:
         bar: StudyBar,
         jobs: int,
         progress: bool,
+        threads: int | None = None,
     ) -> None:
         self.plan, self.store, self.launcher, self.bar = plan, store, launcher, bar
         self.stage_bars = progress and launcher.shows_stage_progress
-        self.threads = worker_threads(jobs) if jobs > 1 else None
+        self.threads = threads or (worker_threads(jobs) if jobs > 1 else None)
         self.report = RunReport(plan.experiment.study_dir, len(plan))
         self.status: dict[str, str] = {}
         self.partial: set[str] = set()  # started earlier and interrupted: resumed
@@ -246,11 +247,13 @@ def run_plan(
     progress: bool = True,
     check_data: bool = True,
     launcher_factory: Callable[..., Launcher] = make_launcher,
+    threads: int | None = None,
 ) -> RunReport:
-    """Run every stage of ``plan`` that is not complete; see the module docstring."""
+    """Run every stage of ``plan`` that is not complete; see the module docstring. ``threads``:
+    torch threads per stage (default: the cores shared among ``jobs``)."""
     exp = plan.experiment
     slurm = exp.config.slurm.model_dump()
-    check_launcher(launcher, jobs, slurm)  # before anything is written
+    check_launcher(launcher, jobs, slurm, threads)  # before anything is written
     if check_data:
         ensure_data(plan)
     with study_lock(exp.study_dir):
@@ -259,7 +262,9 @@ def run_plan(
             write_study_files(plan)
             with launcher_factory(launcher, jobs, exp.study_dir, slurm) as pool:
                 bar = StudyBar(exp.config.name, len(plan), enabled=progress)
-                run = _Run(plan, store, pool, bar, jobs or 1, progress)
+                run = _Run(
+                    plan, store, pool, bar=bar, jobs=jobs or 1, progress=progress, threads=threads
+                )
                 try:
                     todo = run.start()
                     bar.advance(len(run.report.cached))

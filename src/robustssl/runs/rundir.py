@@ -134,6 +134,11 @@ class RunDir:
         return layout.read_json_dict(self.summary)
 
     def write_summary(self, summary: dict[str, Any]) -> None:
+        """Write ``summary.json`` with the torch threads the run used: CPU numbers are
+        bit-identical for the same config, seed and thread count (docs/running.md)."""
+        import torch
+
+        summary = {**summary, "torch_threads": torch.get_num_threads()}
         atomic_write_text(self.summary, json.dumps(summary, indent=2, sort_keys=True))
 
     # -- pretraining ---------------------------------------------------------------------------
