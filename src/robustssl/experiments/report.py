@@ -34,6 +34,7 @@ from robustssl.experiments.pareto import pareto_figure, pareto_panels
 from robustssl.experiments.points import format_eps, model_key
 from robustssl.experiments.results_md import results_markdown
 from robustssl.experiments.store import ResultsStore
+from robustssl.experiments.superseded import read_plan, superseded_stages
 from robustssl.experiments.tables import seed_tables
 from robustssl.runs.layout import CONFIG_JSON, CONFIG_YAML, EXPERIMENT, STORE
 
@@ -118,10 +119,10 @@ def confusion_figures(rows: list[dict[str, Any]], out_dir: Path) -> list[Path]:
     return out
 
 
-def tsne_figures(store: ResultsStore, out_dir: Path) -> list[Path]:
+def tsne_figures(store: ResultsStore, stages: list[dict[str, Any]], out_dir: Path) -> list[Path]:
     """A t-SNE scatter for every ``evaluation/*/tsne_*.npz`` of the stages' run dirs."""
     out: list[Path] = []
-    for stage in store.stages():
+    for stage in stages:
         run = store.stage_path(stage)
         if run is None or not run.is_dir():
             continue
@@ -137,10 +138,10 @@ def tsne_figures(store: ResultsStore, out_dir: Path) -> list[Path]:
     return out
 
 
-def stage_figures(store: ResultsStore, out_dir: Path) -> list[Path]:
+def stage_figures(store: ResultsStore, stages: list[dict[str, Any]], out_dir: Path) -> list[Path]:
     """Copies of the figures stages saved in ``<run>/figures/`` (PNG, with their SVG)."""
     out = []
-    for stage in store.stages():
+    for stage in stages:
         run = store.stage_path(stage)
         if run is None:
             continue
@@ -188,20 +189,28 @@ def build_report(study_dir: str | Path, out_dir: str | Path | None = None) -> Re
     out = Path(out_dir) if out_dir is not None else study / "report"
     with ResultsStore(study, create=False) as store:
         rows, stages = store.rows(), store.stages()
+        old = superseded_stages(stages, read_plan(study))
+        rows = [r for r in rows if r["stage"] not in old]
+        stages = [s for s in stages if s["name"] not in old]
         tables = smoke_marked(seed_tables(rows), rows)
         fig_dir = out / "figures"
         figures = curve_figures(rows, fig_dir) + confusion_figures(rows, fig_dir)
-        figures += tsne_figures(store, fig_dir) + stage_figures(store, fig_dir)
+        figures += tsne_figures(store, stages, fig_dir) + stage_figures(store, stages, fig_dir)
         figures += pareto_figures(store, rows, fig_dir)
     write_tables(tables, out / "tables")
     (out / "records.csv").write_text(records_csv(rows))
     findings = [r for r in rows if r["metric"] == "diagnostic"]
     page = render_index(study, tables, figures, findings, stages, out)
+    if old:
+        note = html.escape(SUPERSEDED_NOTE.format(n=len(old)))
+        page = page.replace("</h1>", f'</h1><p class="superseded">{note}</p>', 1)
     if any(r.get("tags.smoke") for r in rows):
         page = page.replace("<h1>", f'<p class="smoke"><strong>{SMOKE_NOTE}</strong></p><h1>', 1)
     index = out / "index.html"
     index.write_text(page)
-    (out / RESULTS_MD).write_text(_results_md(study, tables, stages, findings))
+    (out / RESULTS_MD).write_text(
+        _results_md(study, tables, stages=stages, findings=findings, superseded=len(old))
+    )
     return Report(out, index, tables, figures, len(findings))
 
 
@@ -209,7 +218,12 @@ RESULTS_MD = "results.md"
 
 
 def _results_md(
-    study: Path, tables: list[Table], stages: list[dict[str, Any]], findings: list[dict[str, Any]]
+    study: Path,
+    tables: list[Table],
+    *,
+    stages: list[dict[str, Any]],
+    findings: list[dict[str, Any]],
+    superseded: int = 0,
 ) -> str:
     seeds = sorted({stage_seed(s) for s in stages} - {"–"}, key=lambda x: (len(x), x))
     description = " ".join(str(_experiment(study).get("description") or "").split())
@@ -220,11 +234,18 @@ def _results_md(
         f"- Seeds: {', '.join(seeds) or '–'}; a cell over several seeds shows mean ± sample std "
         "(number of records).",
     ]
+    if superseded:
+        header.append(f"- {SUPERSEDED_NOTE.format(n=superseded)}")
     return results_markdown(
         title=study_title(study), header=header, tables=tables, stages=stages, findings=findings
     )
 
 
+SUPERSEDED_NOTE = (
+    "Left out: {n} stages of an earlier version of the experiment file (a current stage has their "
+    "entry, labels and seed with other settings) and their records (`robustssl results` lists "
+    "them)."
+)
 SMOKE_NOTE = "SMOKE RUN (--smoke): a check that everything runs, NOT a result"
 
 
