@@ -85,6 +85,22 @@ def test_results_markdown(report: tuple[Path, Report]) -> None:
     assert "1 warning." in text and "Square beat PGD by 3.0 pp" in text
 
 
+def test_results_markdown_names_one_seed_entries(tmp_path: Path) -> None:
+    """An evaluate entry run for some seeds only (``seeds:``) is named in the Seeds line."""
+    build_study(tmp_path)
+    (tmp_path / "experiment.yaml").write_text(
+        EXPERIMENT + "evaluate:\n  aa: {finetune: slf, seeds: [0]}\n  rob: {finetune: slf}\n"
+        "  curve: {finetune: slf, seeds: [0, 2]}\n"
+    )
+    text = (build_report(tmp_path).out_dir / "results.md").read_text()
+    line = next(x for x in text.splitlines() if x.startswith("- Seeds: "))
+    assert line.endswith(
+        "; evaluation `aa` on seed 0 only; evaluation `curve` on seeds 0, 2 only; a cell over "
+        "several seeds shows mean ± sample std (number of records)."
+    )
+    assert "`rob`" not in line
+
+
 def test_report_needs_a_store(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="no results store"):
         build_report(tmp_path)

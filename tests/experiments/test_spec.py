@@ -45,6 +45,23 @@ def test_grid_expands_seeds_protocols_and_threats(tmp_path: Path) -> None:
         assert ev.path.parent.parent == ev.target
 
 
+def test_evaluate_entry_runs_for_its_seeds_only(tmp_path: Path) -> None:
+    raw = tiny_study(tmp_path / "data", tmp_path / "study", seeds=[0, 1, 2])
+    raw["evaluate"]["aa"] = {**raw["evaluate"]["rob"], "seeds": [0, 2]}
+    raw["evaluate"]["aa"]["overrides"] = {"data": {"n": 7}}  # another config: its own stages
+    plan = plan_of(raw)
+    evals = plan.of_kind("evaluate")
+    seeds = {e: sorted(s.seed for s in evals if s.entry == e) for e in raw["evaluate"]}
+    assert seeds["rob"] == [0, 0, 1, 1, 2, 2]  # 2 learning rates per seed
+    assert seeds["aa"] == [0, 0, 2, 2]
+    assert sorted(s.seed for s in plan.of_kind("finetune")) == [0, 0, 1, 1, 2, 2]
+    # the entries' other stages are the same ones as without the restriction
+    del raw["evaluate"]["aa"]["seeds"]
+    unrestricted = {s.id for s in plan_of(raw)}
+    assert {s.id for s in plan} < unrestricted
+    assert len(unrestricted - {s.id for s in plan}) == 2
+
+
 def test_identical_stages_run_once(tmp_path: Path) -> None:
     raw = tiny_study(tmp_path / "data", tmp_path / "study")
     raw["pretrain"]["twin"] = dict(raw["pretrain"]["sup"])  # the same runs under another name
@@ -115,6 +132,9 @@ def test_teacher_and_encoder_references_resolve(tmp_path: Path) -> None:
         ({"evaluate": {"rob": {"overrides": {"metrics": ["sa", "nope"]}}}}, "nope"),
         ({"finetune": {"slf": {"protocols": ["xlf"]}}}, "xlf"),
         ({"pretrain": {"sup": {"overrides": {"model.init_from": "@pretrain:ghost"}}}}, "ghost"),
+        ({"evaluate": {"rob": {"seeds": [3]}}}, "evaluate.rob.seeds [3] names seeds [3]"),
+        ({"evaluate": {"rob": {"seeds": [0, 0]}}}, "evaluate.rob.seeds [0, 0] repeats"),
+        ({"evaluate": {"rob": {"seeds": []}}}, "seeds"),
     ],
 )
 def test_bad_experiments_fail_before_compute(tmp_path: Path, change: dict, message: str) -> None:
@@ -181,7 +201,7 @@ def test_finetune_label_separates_variants_of_one_protocol(tmp_path: Path) -> No
 # the config owners moved, the smoke flag and the loggers were added (a study in progress kept its
 # stages). A config change that alters the numbers changes ids on purpose: then update this digest
 # and say so in CHANGELOG.md (earlier runs will not be reused).
-SEED001_FMNIST_IDS = "99f739b2e803cb001e2f5bd79228b25d44629b457446bb9ac624499ed78b2467"
+SEED001_FMNIST_IDS = "1c1e0e0f19106e2e5791438cb60a6a2bc65cd6d49826efb5fe2e16901be0128a"
 
 
 def test_shipped_study_keeps_its_stage_ids() -> None:
@@ -192,5 +212,5 @@ def test_shipped_study_keeps_its_stage_ids() -> None:
     file = REPO / "configs" / "reproduce" / "seed001_table1_fmnist.yaml"
     plan = expand(load_experiment(file, ("study_dir=/tmp/ids-only",)))
     ids = "\n".join(sorted(s.id for s in plan))
-    assert len(plan) == 246
+    assert len(plan) == 196
     assert hashlib.sha256(ids.encode()).hexdigest() == SEED001_FMNIST_IDS

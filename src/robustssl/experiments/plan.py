@@ -333,6 +333,8 @@ class _Expander:
             self.evaluate_runs(*args)
 
     def evaluate_runs(self, name: str, entry: EvaluateEntry, ft: Stage, seed: int) -> None:
+        if entry.seeds is not None and seed not in entry.seeds:
+            return
         base = self.base("evaluate", name, entry)
         for threat, point in itertools.product(_threats(entry), _grid(entry)):
             axes = {"seed": seed, "finetune": ft.name, **point, **(threat or {})}

@@ -226,13 +226,14 @@ def _results_md(
     superseded: int = 0,
 ) -> str:
     seeds = sorted({stage_seed(s) for s in stages} - {"–"}, key=lambda x: (len(x), x))
-    description = " ".join(str(_experiment(study).get("description") or "").split())
+    experiment = _experiment(study)
+    description = " ".join(str(experiment.get("description") or "").split())
     header = [f"{description}", ""] if description else []
     header += [
         f"- Generated {now()} by robustssl {code_version()} from `{study.name}/{STORE}` "
         f"(`robustssl report {study.name}`).",
-        f"- Seeds: {', '.join(seeds) or '–'}; a cell over several seeds shows mean ± sample std "
-        "(number of records).",
+        f"- Seeds: {', '.join(seeds) or '–'}{_entry_seeds(experiment)}; a cell over several "
+        "seeds shows mean ± sample std (number of records).",
     ]
     if superseded:
         header.append(f"- {SUPERSEDED_NOTE.format(n=superseded)}")
@@ -330,6 +331,19 @@ def _experiment(study: Path) -> dict[str, Any]:
     except (OSError, yaml.YAMLError):
         return {}
     return raw if isinstance(raw, dict) else {}
+
+
+def _entry_seeds(experiment: dict[str, Any]) -> str:
+    """The Seeds line's "; evaluation `autoattack` on seed 0 only" for the evaluate entries the
+    experiment file runs for some of its seeds (an entry's ``seeds:``)."""
+    entries = experiment.get("evaluate")
+    notes = [
+        f"evaluation `{name}` on seed{'s' if len(e['seeds']) > 1 else ''} "
+        f"{', '.join(map(str, e['seeds']))} only"
+        for name, e in (entries.items() if isinstance(entries, dict) else [])
+        if isinstance(e, dict) and isinstance(e.get("seeds"), list) and e["seeds"]
+    ]
+    return "".join(f"; {n}" for n in notes)
 
 
 def study_title(study: Path) -> str:

@@ -141,10 +141,13 @@ class ThreatGrid(StrictConfig):
 class EvaluateEntry(EntryBase):
     """Evaluation (``robustssl.evaluation.EvaluateConfig``) of the named finetune entries' runs.
     ``threats`` maps a norm to its ε_test values (``{Linf: [0.05, 0.1]}``) or to
-    ``{eps: [...], eps_list: [...]}``; each (norm, ε) is one stage. Empty: the config's threats."""
+    ``{eps: [...], eps_list: [...]}``; each (norm, ε) is one stage. Empty: the config's threats.
+    ``seeds`` runs the entry for these of the study's seeds only (None: every seed), e.g. the
+    costly AutoAttack on seed 0 while SA / RA cover three."""
 
     finetune: str | list[str]
     threats: dict[str, list[float | str] | ThreatGrid] = Field(default_factory=dict)
+    seeds: list[int] | None = Field(None, min_length=1)
 
     def finetune_names(self) -> list[str]:
         return [self.finetune] if isinstance(self.finetune, str) else list(self.finetune)
@@ -225,6 +228,7 @@ class ExperimentConfig(StrictConfig):
             _check_refs(f"finetune.{name}.pretrain", ft.pretrain_names(), self.pretrain, "pretrain")
         for name, ev in self.evaluate.items():
             _check_refs(f"evaluate.{name}.finetune", ev.finetune_names(), self.finetune, "finetune")
+            _check_seeds(f"evaluate.{name}.seeds", ev.seeds, self.seeds)
         if not self.pretrain:
             raise ValueError("no pretrain entries; add one, e.g. pretrain: {simclr: {config: ...}}")
         return self
@@ -238,6 +242,19 @@ def _check_refs(key: str, names: list[str], known: Mapping[str, Any], kind: str)
         raise ValueError(
             f"{key} names unknown {kind} entries {missing}; known {kind} entries: "
             f"{', '.join(known) or '(none)'} (fix the name or add the entry)"
+        )
+
+
+def _check_seeds(key: str, entry_seeds: list[int] | None, seeds: list[int]) -> None:
+    if entry_seeds is None:
+        return
+    if len(set(entry_seeds)) != len(entry_seeds):
+        raise ValueError(f"{key} {entry_seeds} repeats a seed; list each seed once")
+    unknown = [s for s in entry_seeds if s not in seeds]
+    if unknown:
+        raise ValueError(
+            f"{key} {entry_seeds} names seeds {unknown} the study does not run (seeds: {seeds}); "
+            f"list a subset of them (when overriding seeds=[...], override {key} too)"
         )
 
 
