@@ -238,7 +238,11 @@ def _results_md(
     if superseded:
         header.append(f"- {SUPERSEDED_NOTE.format(n=superseded)}")
     return results_markdown(
-        title=study_title(study), header=header, tables=tables, stages=stages, findings=findings
+        title=_title(study, experiment),
+        header=header,
+        tables=tables,
+        stages=stages,
+        findings=findings,
     )
 
 
@@ -348,7 +352,11 @@ def _entry_seeds(experiment: dict[str, Any]) -> str:
 
 def study_title(study: Path) -> str:
     """The study's name from the runner's ``experiment.yaml``, else the directory name."""
-    name = _experiment(study).get("name")
+    return _title(study, _experiment(study))
+
+
+def _title(study: Path, experiment: dict[str, Any]) -> str:
+    name = experiment.get("name")
     return str(name) if name else study.name
 
 

@@ -212,9 +212,7 @@ class ExperimentConfig(StrictConfig):
     @field_validator("seeds")
     @classmethod
     def _distinct_seeds(cls, seeds: list[int]) -> list[int]:
-        if len(set(seeds)) != len(seeds):
-            raise ValueError(f"seeds {seeds} repeat a seed; list each seed once")
-        return seeds
+        return _distinct("seeds", seeds)
 
     @model_validator(mode="after")
     def _names_and_references(self) -> ExperimentConfig:
@@ -245,11 +243,16 @@ def _check_refs(key: str, names: list[str], known: Mapping[str, Any], kind: str)
         )
 
 
+def _distinct(key: str, seeds: list[int]) -> list[int]:
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"{key} {seeds} repeats a seed; list each seed once")
+    return seeds
+
+
 def _check_seeds(key: str, entry_seeds: list[int] | None, seeds: list[int]) -> None:
     if entry_seeds is None:
         return
-    if len(set(entry_seeds)) != len(entry_seeds):
-        raise ValueError(f"{key} {entry_seeds} repeats a seed; list each seed once")
+    _distinct(key, entry_seeds)
     unknown = [s for s in entry_seeds if s not in seeds]
     if unknown:
         raise ValueError(
