@@ -193,6 +193,34 @@ def test_finetune_columns_seed001_table3_layout(tmp_path: Path) -> None:
     ]
 
 
+def test_threat_tables_leave_out_models_attacked_only_under_other_threats(
+    tmp_path: Path,
+) -> None:
+    """Seed 003's layout: L2-trained models attacked under L2 only, L∞ ones under L∞ only, and
+    a model not attacked at all; each threat's table lists its own models (and the unattacked
+    one), never the others' clean accuracy beside "–"."""
+    stages = []
+    for method, norm, eps, ra in (("T0 L2", "L2", 1.0, 0.58), ("T0 Linf", "Linf", 0.1, 0.47)):
+        for protocol, shift in (("slf", 0.0), ("alf", 0.05)):
+            ctx = _ctx(method, protocol)
+            recs = [
+                ctx.record("ra", ra + shift, 100, norm=norm, eps=eps, **attacked("pgd")),
+                ctx.record("sa", 0.7 + shift, 100),
+            ]
+            stages.append(({}, recs))
+    stages.append(({}, [_ctx("clean only").record("sa", 0.9, 100)]))
+    rows = _rows(tmp_path, stages)
+    l2, linf = pretrain_finetune_tables(rows)
+    assert [r[0] for r in l2.rows] == ["T0 L2", "clean only", "T0 L2"]
+    assert _means(l2) == [[58.0, 70.0], [None, 90.0], [63.0, 75.0]]
+    assert [r[0] for r in linf.rows] == ["T0 Linf", "clean only", "T0 Linf"]
+    assert _means(linf) == [[47.0, 70.0], [None, 90.0], [52.0, 75.0]]
+    l2_cols, linf_cols = finetune_columns_tables(rows)
+    assert l2_cols.rows == [("T0 L2",), ("clean only",)]
+    assert linf_cols.rows == [("T0 Linf",), ("clean only",)]
+    assert _means(linf_cols) == [[47.0, 70.0, 52.0, 75.0], [None, 90.0, None, None]]
+
+
 def _eps_train_stages() -> list[tuple[dict[str, Any], list[EvalRecord]]]:
     stages = []  # seed 002 Tables 5.1 (accuracy) and 5.3 (MCC), first two rows and columns
     for eps_train, accs, mccs in (

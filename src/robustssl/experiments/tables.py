@@ -202,16 +202,30 @@ def _metric_columns(
     return cols
 
 
+def _only_elsewhere(
+    attacked: Sequence[Row], threat: tuple[str, float], key: Callable[[Row], Hashable]
+) -> set[Hashable]:
+    """Keys of the models attacked under other threats and not under ``threat`` (norm, ε): a
+    threat's table leaves them out rather than show their clean accuracy beside "–"."""
+    here = {key(r) for r in attacked if (r["norm"], r["eps"]) == threat}
+    return {key(r) for r in attacked} - here
+
+
 def pretrain_finetune_tables(
     rows: Sequence[Row], metrics: Sequence[str] = ("aa", "ra", "sa")
 ) -> list[Table]:
     """Seed 001 Tables 1–2: rows (pretraining method, finetuning protocol) grouped by protocol,
-    columns dataset × AA / RA / SA (%), each under its attack's tag; one table per test threat."""
+    columns dataset × AA / RA / SA (%), each under its attack's tag; one table per test threat,
+    without the models attacked only under other threats."""
     selected = _metric_rows(rows, metrics)
+    attacked = [r for r in selected if r["metric"] != "sa"]
     tables = []
-    for norm, eps in _threats([r for r in selected if r["metric"] != "sa"]):
+    for norm, eps in _threats(attacked):
         group = [r for r in selected if r["norm"] is None or (r["norm"], r["eps"]) == (norm, eps)]
         keys = ["method", *varying(group, ("threat", "eps_train", "label_fraction"))]
+        row_key = partial(_label_and_protocol, keys=keys)
+        elsewhere = _only_elsewhere(attacked, (norm, eps), row_key)
+        group = [r for r in group if row_key(r) not in elsewhere]
         protocols = ordered(r["protocol"] for r in group)
         methods = ordered(label_of(r, keys) for r in group)
         row_order = [(m, p) for p in protocols for m in methods]
@@ -219,7 +233,7 @@ def pretrain_finetune_tables(
         col_order = _metric_columns(group, lambda r: r["dataset"], metrics)
         rlabels, cols, cells = _grid(
             group,
-            partial(_label_and_protocol, keys=keys),
+            row_key,
             lambda r: (r["dataset"], r["metric"], setting_of(r)),
             _value,
             row_order,
@@ -251,16 +265,24 @@ def finetune_columns_tables(
     rows: Sequence[Row], metrics: Sequence[str] = ("ra", "sa")
 ) -> list[Table]:
     """Seed 001 Table 3: rows pretraining methods, columns protocol × RA / SA (%) under their
-    attack's tag; one table per (dataset, test threat), only when two or more protocols ran."""
+    attack's tag; one table per (dataset, test threat), only when two or more protocols ran,
+    without the models attacked only under other threats."""
     selected = _metric_rows(rows, metrics)
+    attacked = [r for r in selected if r["metric"] != "sa"]
     tables = []
-    for norm, eps in _threats([r for r in selected if r["metric"] != "sa"]):
+    for norm, eps in _threats(attacked):
         group = [r for r in selected if r["norm"] is None or (r["norm"], r["eps"]) == (norm, eps)]
         for dataset, dgroup in _groups(group, lambda r: r["dataset"]).items():
+            keys = ["method", *varying(dgroup, ("threat", "eps_train", "label_fraction"))]
+            elsewhere = _only_elsewhere(
+                [r for r in attacked if r["dataset"] == dataset],
+                (norm, eps),
+                partial(label_of, keys=keys),
+            )
+            dgroup = [r for r in dgroup if label_of(r, keys) not in elsewhere]
             protocols = ordered(r["protocol"] for r in dgroup)
             if len(protocols) < 2:
                 continue
-            keys = ["method", *varying(dgroup, ("threat", "eps_train", "label_fraction"))]
             labels = row_labels(dgroup)
             rlabels, cols, cells = _grid(
                 dgroup,
