@@ -62,6 +62,25 @@ def test_evaluate_entry_runs_for_its_seeds_only(tmp_path: Path) -> None:
     assert len(unrestricted - {s.id for s in plan}) == 2
 
 
+def test_overriding_seeds_narrows_entries_run_on_some_seeds(tmp_path: Path) -> None:
+    """``seeds=[1]`` runs seed 1's chain of the file (a study directory per seed): an entry run
+    on seed 0 only has no stage there, the others keep their ids; a typo still fails."""
+    raw = tiny_study(tmp_path / "data", tmp_path / "study", seeds=[0, 1, 2])
+    raw["evaluate"]["aa"] = {**raw["evaluate"]["rob"], "seeds": [0, 2]}
+    raw["evaluate"]["aa"]["overrides"] = {"data": {"n": 7}}
+    full = {s.id: s for s in plan_of(raw)}
+    one = plan_of(raw, ("seeds=[1]",))
+    assert {s.id for s in one} == {i for i, s in full.items() if s.seed == 1}
+    assert {s.entry for s in one.of_kind("evaluate")} == {"rob"}
+    two = plan_of(raw, ("seeds=[2]",))
+    assert {s.entry for s in two.of_kind("evaluate")} == {"rob", "aa"}
+    assert "aa" in raw["evaluate"] and raw["seeds"] == [0, 1, 2]  # the mapping is left as it was
+    raw["evaluate"]["aa"]["seeds"] = [0, 5]
+    with pytest.raises(ValueError, match=r"evaluate.aa.seeds \[0, 5\] names seeds \[5\]"):
+        plan_of(raw, ("seeds=[1]",))
+    assert len(plan_of(raw, ("seeds=[5, 1]",)).of_kind("finetune")) == 4
+
+
 def test_identical_stages_run_once(tmp_path: Path) -> None:
     raw = tiny_study(tmp_path / "data", tmp_path / "study")
     raw["pretrain"]["twin"] = dict(raw["pretrain"]["sup"])  # the same runs under another name

@@ -1,4 +1,4 @@
-"""``robustssl report STUDY_DIR [--out DIR]``."""
+"""``robustssl report STUDY_DIR [--out DIR] [--add-records FILE ...]``."""
 
 from __future__ import annotations
 
@@ -16,6 +16,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("study", type=Path, help="study directory (holds results.sqlite)")
     parser.add_argument("--out", type=Path, default=None, help="output dir (STUDY_DIR/report)")
+    parser.add_argument(
+        "--add-records",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="an earlier report's records.csv (e.g. docs/results/NAME.csv) of the same "
+        "experiment: its seeds this study has not run are reported beside the study's own, "
+        "each record checked to be of a stage the experiment plans (repeatable)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -25,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.out is not None:
         check_output_dir(args.out, "--out")
-    report = build_report(args.study, args.out)
+    report = build_report(args.study, args.out, add_records=args.add_records)
     print(
         f"report: {report.index} ({len(report.tables)} tables, {len(report.figures)} figures, "
         f"{report.findings} gradient-masking findings)"

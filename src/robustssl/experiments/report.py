@@ -19,6 +19,7 @@ import html
 import io
 import json
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -30,11 +31,12 @@ from robustssl.evaluation.records import code_version, now
 from robustssl.experiments import figures as figs
 from robustssl.experiments.compute import pretrain_costs
 from robustssl.experiments.formats import Table, file_slug, to_csv, to_html, to_latex, to_markdown
+from robustssl.experiments.imported import AddedSeeds, add_seeds
 from robustssl.experiments.pareto import pareto_figure, pareto_panels
 from robustssl.experiments.points import format_eps, model_key
 from robustssl.experiments.results_md import results_markdown
 from robustssl.experiments.store import ResultsStore
-from robustssl.experiments.superseded import read_plan, superseded_stages
+from robustssl.experiments.superseded import read_plan, superseded_stages, unplanned_unfinished
 from robustssl.experiments.tables import seed_tables
 from robustssl.runs.layout import CONFIG_JSON, CONFIG_YAML, EXPERIMENT, STORE
 
@@ -182,16 +184,24 @@ def records_csv(rows: list[dict[str, Any]]) -> str:
     return buffer.getvalue()
 
 
-def build_report(study_dir: str | Path, out_dir: str | Path | None = None) -> Report:
-    """Write the report of ``study_dir`` (its ``results.sqlite`` must exist); see the module
-    docstring for what is written."""
+def build_report(
+    study_dir: str | Path,
+    out_dir: str | Path | None = None,
+    add_records: Sequence[str | Path] = (),
+) -> Report:
+    """Write the report of ``study_dir`` (its ``results.sqlite`` must exist), with the seeds of
+    earlier reports' ``records.csv`` files ``add_records`` it does not have itself
+    (:mod:`robustssl.experiments.imported`); see the module docstring for what is written."""
     study = Path(study_dir)
     out = Path(out_dir) if out_dir is not None else study / "report"
     with ResultsStore(study, create=False) as store:
         rows, stages = store.rows(), store.stages()
-        old = superseded_stages(stages, read_plan(study))
+        plan = read_plan(study)
+        old, idle = superseded_stages(stages, plan), unplanned_unfinished(stages, plan)
         rows = [r for r in rows if r["stage"] not in old]
-        stages = [s for s in stages if s["name"] not in old]
+        stages = [s for s in stages if s["name"] not in old | idle]
+        own = {int(seed) for seed in map(stage_seed, stages) if seed != "–"}
+        rows, added = add_seeds(study, rows, own, [Path(p) for p in add_records])
         tables = smoke_marked(seed_tables(rows), rows)
         fig_dir = out / "figures"
         figures = curve_figures(rows, fig_dir) + confusion_figures(rows, fig_dir)
@@ -200,18 +210,36 @@ def build_report(study_dir: str | Path, out_dir: str | Path | None = None) -> Re
     write_tables(tables, out / "tables")
     (out / "records.csv").write_text(records_csv(rows))
     findings = [r for r in rows if r["metric"] == "diagnostic"]
+    notes = report_notes(superseded=len(old), idle=len(idle), added=added)
     page = render_index(study, tables, figures, findings, stages, out)
-    if old:
-        note = html.escape(SUPERSEDED_NOTE.format(n=len(old)))
-        page = page.replace("</h1>", f'</h1><p class="superseded">{note}</p>', 1)
+    if notes:
+        text = "".join(f'<p class="note">{html.escape(n.replace("**", ""))}</p>' for n in notes)
+        page = page.replace("</h1>", f"</h1>{text}", 1)
     if any(r.get("tags.smoke") for r in rows):
         page = page.replace("<h1>", f'<p class="smoke"><strong>{SMOKE_NOTE}</strong></p><h1>', 1)
     index = out / "index.html"
     index.write_text(page)
+    seeds = {int(r["seed"]) for r in rows if r.get("seed") is not None} | own
     (out / RESULTS_MD).write_text(
-        _results_md(study, tables, stages=stages, findings=findings, superseded=len(old))
+        _results_md(study, tables, stages=stages, findings=findings, notes=notes, seeds=seeds)
     )
     return Report(out, index, tables, figures, len(findings))
+
+
+def report_notes(*, superseded: int, idle: int, added: Sequence[AddedSeeds]) -> list[str]:
+    """The report's lines on what it left out of the study's store and what it added."""
+    notes = [SUPERSEDED_NOTE.format(n=superseded)] if superseded else []
+    if idle:
+        notes.append(IDLE_NOTE.format(n=idle))
+    for a in added:
+        notes.append(a.describe())
+        if not a.complete:
+            notes.append(
+                f"**INCOMPLETE**: the seeds from `{a.path.name}` have records of "
+                f"{a.stages_found} of {a.stages_planned} planned evaluation stages; cells they "
+                "would fill hold fewer seeds (each cell states its n)."
+            )
+    return notes
 
 
 RESULTS_MD = "results.md"
@@ -223,20 +251,19 @@ def _results_md(
     *,
     stages: list[dict[str, Any]],
     findings: list[dict[str, Any]],
-    superseded: int = 0,
+    notes: Sequence[str],
+    seeds: set[int],
 ) -> str:
-    seeds = sorted({stage_seed(s) for s in stages} - {"–"}, key=lambda x: (len(x), x))
     experiment = _experiment(study)
     description = " ".join(str(experiment.get("description") or "").split())
     header = [f"{description}", ""] if description else []
     header += [
         f"- Generated {now()} by robustssl {code_version()} from `{study.name}/{STORE}` "
         f"(`robustssl report {study.name}`).",
-        f"- Seeds: {', '.join(seeds) or '–'}{_entry_seeds(experiment)}; a cell over several "
-        "seeds shows mean ± sample std (number of records).",
+        f"- Seeds: {', '.join(map(str, sorted(seeds))) or '–'}{_entry_seeds(experiment)}; a "
+        "cell over several seeds shows mean ± sample std (number of records).",
+        *(f"- {n}" for n in notes),
     ]
-    if superseded:
-        header.append(f"- {SUPERSEDED_NOTE.format(n=superseded)}")
     return results_markdown(
         title=_title(study, experiment),
         header=header,
@@ -250,6 +277,10 @@ SUPERSEDED_NOTE = (
     "Left out: {n} stages of an earlier version of the experiment file (a current stage has their "
     "entry, labels and seed with other settings) and their records (`robustssl results` lists "
     "them)."
+)
+IDLE_NOTE = (
+    "Not counted: {n} unfinished stages that the last run did not plan (seeds or entries of an "
+    "earlier run; `robustssl results` lists them)."
 )
 SMOKE_NOTE = "SMOKE RUN (--smoke): a check that everything runs, NOT a result"
 

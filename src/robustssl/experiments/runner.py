@@ -35,6 +35,7 @@ from robustssl.experiments.execute import StageOutcome, StageTask, stage_state, 
 from robustssl.experiments.launchers import Launcher, check_launcher, make_launcher
 from robustssl.experiments.plan import KIND_ORDER, Plan, Stage
 from robustssl.experiments.progress import StudyBar
+from robustssl.experiments.spec import RESOLVED_FROM
 from robustssl.experiments.store import ResultsStore
 from robustssl.runs.atomic import atomic_write_text
 from robustssl.runs.layout import EXPERIMENT as EXPERIMENT_FILE
@@ -80,7 +81,7 @@ def write_study_files(plan: Plan) -> None:
     ``plan.json`` (every stage: id, kind, name, path, dependencies, labels, config)."""
     exp = plan.experiment
     exp.study_dir.mkdir(parents=True, exist_ok=True)
-    head = f"# resolved from {exp.source}\n" if exp.source is not None else ""
+    head = f"{RESOLVED_FROM}{exp.source}\n" if exp.source is not None else ""
     body = yaml.safe_dump(exp.config.model_dump(mode="json"), sort_keys=False)
     atomic_write_text(exp.study_dir / EXPERIMENT_FILE, head + body)
     stages = [

@@ -37,6 +37,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from robustssl.runs.layout import EXPERIMENT
 from robustssl.utils.config import (
     ConfigError,
     StrictConfig,
@@ -48,6 +49,7 @@ from robustssl.utils.config import (
 from robustssl.utils.config_files import find_config
 
 NAME_PATTERN = r"^[A-Za-z0-9_.\-]+$"
+RESOLVED_FROM = "# resolved from "  # first line of a study's experiment.yaml: the file it ran
 STAGE_KINDS = ("pretrain", "finetune", "evaluate")
 
 
@@ -257,7 +259,7 @@ def _check_seeds(key: str, entry_seeds: list[int] | None, seeds: list[int]) -> N
     if unknown:
         raise ValueError(
             f"{key} {entry_seeds} names seeds {unknown} the study does not run (seeds: {seeds}); "
-            f"list a subset of them (when overriding seeds=[...], override {key} too)"
+            "list a subset of them"
         )
 
 
@@ -288,9 +290,66 @@ def load_experiment(
 ) -> Experiment:
     """Read an experiment file (or an inline ``raw`` mapping), apply ``key=value`` overrides
     (``seeds=[0,1]``, ``study_dir=/tmp/s``, ``pretrain.simclr.overrides.trainer.max_epochs=1``)
-    and validate; every error names the key and the fix, before any compute."""
+    and validate; every error names the key and the fix, before any compute. Overriding
+    ``seeds`` runs those of the file's chains: evaluate entries are narrowed to them
+    (:func:`_narrow_entry_seeds`), after their own ``seeds`` are checked against the file's."""
     source = find_config(path, what="experiment file").resolve() if path is not None else None
-    data = read_yaml(source, "experiment") if source is not None else dict(raw or {})
-    cfg = validate_config(apply_overrides(data, overrides), ExperimentConfig)
+    data = read_yaml(source, "experiment") if source is not None else copy.deepcopy(dict(raw or {}))
+    file_seeds = copy.deepcopy(data.get("seeds", [0]))
+    merged = apply_overrides(data, overrides)
+    if any(str(item).partition("=")[0] == "seeds" for item in overrides):
+        _check_entry_seeds(file_seeds, merged)
+        merged = _narrow_entry_seeds(merged)
+    cfg = validate_config(merged, ExperimentConfig)
     study = Path(cfg.study_dir or Path("studies") / cfg.name).expanduser()
     return Experiment(cfg, source, study.resolve())
+
+
+def study_experiment(study: Path, seeds: Sequence[int]) -> Experiment:
+    """The experiment ``study`` last ran (its ``experiment.yaml``, base configs found as when it
+    ran) for ``seeds`` instead of its own, evaluate entries narrowed to them
+    (:func:`_narrow_entry_seeds`)."""
+    path = study / EXPERIMENT
+    text = path.read_text() if path.is_file() else ""
+    raw = read_yaml(path, "study") if text else None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path} is missing or empty: run the study (robustssl run) first")
+    head = text.splitlines()[0]
+    source = Path(head[len(RESOLVED_FROM) :]) if head.startswith(RESOLVED_FROM) else None
+    raw.update(seeds=sorted(seeds), study_dir=str(study))
+    cfg = validate_config(_narrow_entry_seeds(raw), ExperimentConfig)
+    return Experiment(cfg, source, study.resolve())
+
+
+def _evaluate_entries(raw: dict[str, Any]) -> dict[str, Any]:
+    found = raw.get("evaluate")
+    return found if isinstance(found, dict) else {}
+
+
+def _check_entry_seeds(file_seeds: Any, raw: dict[str, Any]) -> None:
+    """Entry ``seeds`` naming seeds neither the file nor the override runs: a typo that
+    narrowing would hide."""
+    if not isinstance(file_seeds, list) or not isinstance(raw.get("seeds"), list):
+        return  # invalid seeds: validation says so
+    known = sorted(set(file_seeds) | set(raw["seeds"]), key=str)
+    for name, entry in _evaluate_entries(raw).items():
+        if isinstance(entry, dict) and isinstance(entry.get("seeds"), list):
+            _check_seeds(f"evaluate.{name}.seeds", entry["seeds"], known)
+
+
+def _narrow_entry_seeds(raw: dict[str, Any]) -> dict[str, Any]:
+    """``raw`` with each evaluate entry's ``seeds`` cut to the study's ``seeds``; an entry with
+    none of them left out (it runs on no seed of this study, e.g. AutoAttack on seed 0 when
+    seeds 1–2 run in a study directory of their own)."""
+    seeds = raw.get("seeds")
+    if not isinstance(seeds, list):
+        return raw
+    evaluate = _evaluate_entries(raw)
+    for name, entry in list(evaluate.items()):
+        if isinstance(entry, dict) and isinstance(entry.get("seeds"), list):
+            kept = [s for s in entry["seeds"] if s in seeds]
+            if kept:
+                entry["seeds"] = kept
+            else:
+                del evaluate[name]
+    return raw

@@ -52,3 +52,16 @@ def superseded_stages(
     current = {str(s["name"]) for s in plan}
     keys = {_key(s) for s in plan}
     return {str(s["name"]) for s in stages if s["name"] not in current and _key(s) in keys}
+
+
+def unplanned_unfinished(
+    stages: Iterable[dict[str, Any]], plan: list[dict[str, Any]] | None
+) -> set[str]:
+    """Names of the stored stages neither complete nor in ``plan`` (the last run's): seeds or
+    entries an earlier run planned and the last one did not, so no run will finish them."""
+    if not plan:
+        return set()
+    current = {str(s["name"]) for s in plan}
+    return {
+        str(s["name"]) for s in stages if s["name"] not in current and s["status"] != "complete"
+    }
