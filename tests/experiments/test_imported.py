@@ -204,3 +204,18 @@ def _plan(exp: Any) -> Any:
     from robustssl.experiments.plan import expand
 
     return expand(exp)
+
+
+def test_seeds_line_names_metrics_some_seeds_lack(two_seeds: dict[str, Any]) -> None:
+    """With added seeds the study's file cannot say where entries ran: the records do."""
+    b, first = two_seeds["b"], two_seeds["first"]
+    header, *body = first.read_text().splitlines()
+    no_ra = b.parent / "no_ra.csv"
+    no_ra.write_text("\n".join([header, *(ln for ln in body if ",ra," not in ln)]) + "\n")
+    text = (
+        build_report(b, b.parent / "no_ra", add_records=[no_ra]).out_dir / "results.md"
+    ).read_text()
+    line = next(x for x in text.splitlines() if x.startswith("- Seeds: "))
+    assert line.startswith("- Seeds: 0, 1; `ra` records of seed 1 only; a cell over")
+    full = build_report(b, b.parent / "full", add_records=[first]).out_dir / "results.md"
+    assert "records of seed" not in full.read_text()

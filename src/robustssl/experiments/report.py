@@ -220,8 +220,11 @@ def build_report(
     index = out / "index.html"
     index.write_text(page)
     seeds = {int(r["seed"]) for r in rows if r.get("seed") is not None} | own
+    scope = _metric_seeds(rows, seeds) if added else _entry_seeds(_experiment(study))
     (out / RESULTS_MD).write_text(
-        _results_md(study, tables, stages=stages, findings=findings, notes=notes, seeds=seeds)
+        _results_md(
+            study, tables, stages=stages, findings=findings, notes=notes, seeds=seeds, scope=scope
+        )
     )
     return Report(out, index, tables, figures, len(findings))
 
@@ -253,6 +256,7 @@ def _results_md(
     findings: list[dict[str, Any]],
     notes: Sequence[str],
     seeds: set[int],
+    scope: str,
 ) -> str:
     experiment = _experiment(study)
     description = " ".join(str(experiment.get("description") or "").split())
@@ -260,7 +264,7 @@ def _results_md(
     header += [
         f"- Generated {now()} by robustssl {code_version()} from `{study.name}/{STORE}` "
         f"(`robustssl report {study.name}`).",
-        f"- Seeds: {', '.join(map(str, sorted(seeds))) or '–'}{_entry_seeds(experiment)}; a "
+        f"- Seeds: {', '.join(map(str, sorted(seeds))) or '–'}{scope}; a "
         "cell over several seeds shows mean ± sample std (number of records).",
         *(f"- {n}" for n in notes),
     ]
@@ -377,6 +381,22 @@ def _entry_seeds(experiment: dict[str, Any]) -> str:
         f"{', '.join(map(str, e['seeds']))} only"
         for name, e in (entries.items() if isinstance(entries, dict) else [])
         if isinstance(e, dict) and isinstance(e.get("seeds"), list) and e["seeds"]
+    ]
+    return "".join(f"; {n}" for n in notes)
+
+
+def _metric_seeds(rows: list[dict[str, Any]], seeds: set[int]) -> str:
+    """The Seeds line's "; `aa` records of seed 0 only" for accuracy metrics some seeds lack:
+    with seeds added from files the study's own experiment file cannot say where entries ran."""
+    found: dict[str, set[int]] = {}
+    for r in rows:
+        if is_accuracy(r.get("metric")) and r.get("seed") is not None:
+            found.setdefault(str(r["metric"]), set()).add(int(r["seed"]))
+    notes = [
+        f"`{metric}` records of seed{'s' if len(have) > 1 else ''} "
+        f"{', '.join(map(str, sorted(have)))} only"
+        for metric, have in found.items()
+        if have < seeds
     ]
     return "".join(f"; {n}" for n in notes)
 
