@@ -60,25 +60,30 @@ def _ra(rows: list[dict[str, Any]]) -> dict[int, float]:
 
 
 def test_added_seed_joins_the_cells(two_seeds: dict[str, Any]) -> None:
-    b, first = two_seeds["b"], two_seeds["first"]
+    b = two_seeds["b"]
+    first = b.parent / "seed0.csv"
+    first.write_text(two_seeds["first"].read_text())
     out = b.parent / "merged"
     assert main(["report", str(b), "--out", str(out), "--add-records", str(first)]) == 0
     merged = read_records_csv(out / "records.csv")
     ra = _ra(merged)
     assert sorted(ra) == [0, 1] and ra[0] != ra[1]
-    assert {r["imported_from"] for r in merged if r["seed"] == 0} == {"records.csv"}
+    assert {r["imported_from"] for r in merged if r["seed"] == 0} == {"seed0.csv"}
     assert {r["imported_from"] for r in merged if r["seed"] == 1} == {None}
     text = (out / "results.md").read_text()
     assert "- Seeds: 0, 1;" in text and "INCOMPLETE" not in text
-    assert "Added from `records.csv` (a records.csv of `robustssl report`): seed 0, " in text
+    assert "Added from `seed0.csv` (a records.csv of `robustssl report`): seed 0, " in text
     assert "of 2 of the 2 evaluation stages the experiment plans for it" in text
     mean = f"{100 * (ra[0] + ra[1]) / 2:.2f} ± "
     assert mean in text and " (2)" in text  # the two seeds share one cell
-    # the merged file serves the next seed's report: its seed 1 is this study's, not added twice
+    # the merged file serves the next seed's report: its seed 1 is this study's, not added twice,
+    # and seed 0 keeps the file it first came from
     again = b.parent / "again"
     files = ["--add-records", str(out / "records.csv"), "--add-records", str(first)]
     assert main(["report", str(b), "--out", str(again), *files]) == 0
-    assert len(read_records_csv(again / "records.csv")) == len(merged)
+    again_rows = read_records_csv(again / "records.csv")
+    assert len(again_rows) == len(merged)
+    assert {r["imported_from"] for r in again_rows if r["seed"] == 0} == {"seed0.csv"}
 
 
 def test_seeds_the_study_has_are_not_added(two_seeds: dict[str, Any]) -> None:

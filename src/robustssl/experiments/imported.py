@@ -29,7 +29,7 @@ from robustssl.experiments.plan import expand
 from robustssl.experiments.spec import study_experiment
 from robustssl.experiments.store import ROW_KEYS
 
-SOURCE_KEY = "imported_from"  # the file an added record came from (a records.csv column)
+SOURCE_KEY = "imported_from"  # the file a record was first added from (a records.csv column)
 _REQUIRED = tuple(k for k in ROW_KEYS if k != "tags")
 _INTS = ("id", "n", "seed")
 _FLOATS = ("eps", "eps_train", "label_fraction")
@@ -160,7 +160,7 @@ def add_seeds(
         found = {r["stage"] for r in kept}
         evaluations = {n for n, kind in planned.items() if kind == "evaluate"}
         for r in kept:
-            out.append({**r, "id": next_id, SOURCE_KEY: path.name})
+            out.append({**r, "id": next_id, SOURCE_KEY: r.get(SOURCE_KEY) or path.name})
             next_id += 1
         added.append(
             AddedSeeds(
