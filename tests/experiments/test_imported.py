@@ -141,6 +141,10 @@ def test_bad_files_are_clear_errors(two_seeds: dict[str, Any]) -> None:
             _bad(b.parent, "cut.csv", header + "\n" + body[0][: len(body[0]) // 3] + "\n"),
             "wrong number of fields",
         ),
+        "twice": (
+            _bad(b.parent, "twice.csv", "\n".join([header, *body, body[0]])),
+            "more than once",
+        ),
         "edited": (
             _bad(b.parent, "edit.csv", header + "\n" + body[0].replace(",0,", ",zero,", 1)),
             "not a number",

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +28,7 @@ from typing import Any
 
 from robustssl.experiments.plan import expand
 from robustssl.experiments.spec import study_experiment
-from robustssl.experiments.store import ROW_KEYS
+from robustssl.experiments.store import ROW_KEYS, row_to_record
 
 SOURCE_KEY = "imported_from"  # the file a record was first added from (a records.csv column)
 _REQUIRED = tuple(k for k in ROW_KEYS if k != "tags")
@@ -157,6 +158,7 @@ def add_seeds(
         seeds = tuple(sorted({r["seed"] for r in kept}))
         planned = _planned(study, seeds, path) if seeds else {}
         _check_planned(kept, planned, path)
+        _check_distinct(kept, path)
         found = {r["stage"] for r in kept}
         evaluations = {n for n, kind in planned.items() if kind == "evaluate"}
         for r in kept:
@@ -186,6 +188,18 @@ def _planned(study: Path, seeds: Sequence[int], path: Path) -> dict[str, str]:
             f"cannot check {path.name}'s seeds {list(seeds)} against {study}'s experiment: {err}"
         ) from None
     return {s.store_name: s.kind for s in plan}
+
+
+def _check_distinct(rows: list[dict[str, Any]], path: Path) -> None:
+    """A record twice (same identity: stage, metric, threat, attack, seed, tags) would count as
+    two seeds in its cell."""
+    counts = Counter(row_to_record(r).identity() for r in rows)
+    twice = [i for i, n in counts.items() if n > 1]
+    if twice:
+        raise RecordsFileError(
+            f"{path.name}: {len(twice)} records appear more than once (e.g. {twice[0]}); a "
+            "concatenated or hand-edited file? Pass each report's records.csv as it was written."
+        )
 
 
 def _check_planned(rows: list[dict[str, Any]], planned: dict[str, str], path: Path) -> None:
