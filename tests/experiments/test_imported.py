@@ -72,6 +72,7 @@ def test_added_seed_joins_the_cells(two_seeds: dict[str, Any]) -> None:
     assert {r["imported_from"] for r in merged if r["seed"] == 1} == {None}
     text = (out / "results.md").read_text()
     assert "- Seeds: 0, 1;" in text and "INCOMPLETE" not in text
+    assert "(`robustssl report b --add-records seed0.csv`)" in text
     assert "Added from `seed0.csv` (a records.csv of `robustssl report`): seed 0, " in text
     assert "of 2 of the 2 evaluation stages the experiment plans for it" in text
     mean = f"{100 * (ra[0] + ra[1]) / 2:.2f} ± "

@@ -223,7 +223,14 @@ def build_report(
     scope = _metric_seeds(rows, seeds) if added else _entry_seeds(_experiment(study))
     (out / RESULTS_MD).write_text(
         _results_md(
-            study, tables, stages=stages, findings=findings, notes=notes, seeds=seeds, scope=scope
+            study,
+            tables,
+            stages=stages,
+            findings=findings,
+            notes=notes,
+            seeds=seeds,
+            scope=scope,
+            command_tail="".join(f" --add-records {a.path.name}" for a in added),
         )
     )
     return Report(out, index, tables, figures, len(findings))
@@ -257,13 +264,14 @@ def _results_md(
     notes: Sequence[str],
     seeds: set[int],
     scope: str,
+    command_tail: str = "",
 ) -> str:
     experiment = _experiment(study)
     description = " ".join(str(experiment.get("description") or "").split())
     header = [f"{description}", ""] if description else []
     header += [
         f"- Generated {now()} by robustssl {code_version()} from `{study.name}/{STORE}` "
-        f"(`robustssl report {study.name}`).",
+        f"(`robustssl report {study.name}{command_tail}`).",
         f"- Seeds: {', '.join(map(str, sorted(seeds))) or '–'}{scope}; a "
         "cell over several seeds shows mean ± sample std (number of records).",
         *(f"- {n}" for n in notes),
