@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import io
 import math
 from pathlib import Path
 from typing import Any
@@ -122,6 +123,16 @@ def test_another_recipe_is_refused_before_anything_is_written(
     assert not (tmp / "c" / "report").exists()
 
 
+def _value(header: str, line: str, metric: str, value: str) -> str:
+    """``line`` of a records.csv with its value replaced when its metric is ``metric``."""
+    names, cells = header.split(","), next(csv.reader([line]))
+    if cells[names.index("metric")] == metric:
+        cells[names.index("value")] = value
+    out = io.StringIO()
+    csv.writer(out, lineterminator="").writerow(cells)
+    return out.getvalue()
+
+
 def _bad(tmp: Path, name: str, text: str | bytes) -> Path:
     path = tmp / name
     if isinstance(text, bytes):
@@ -145,6 +156,14 @@ def test_bad_files_are_clear_errors(two_seeds: dict[str, Any]) -> None:
         "twice": (
             _bad(b.parent, "twice.csv", "\n".join([header, *body, body[0]])),
             "more than once",
+        ),
+        "accuracy": (
+            _bad(
+                b.parent,
+                "acc.csv",
+                "\n".join([header, *(_value(header, ln, "ra", "1.5") for ln in body)]),
+            ),
+            "outside",
         ),
         "edited": (
             _bad(b.parent, "edit.csv", header + "\n" + body[0].replace(",0,", ",zero,", 1)),

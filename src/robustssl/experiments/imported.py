@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from robustssl.evaluation.metrics import is_accuracy
 from robustssl.experiments.plan import expand
 from robustssl.experiments.spec import study_experiment
 from robustssl.experiments.store import ROW_KEYS, row_to_record
@@ -139,7 +141,16 @@ def _row(raw: dict[str, str | None], where: str) -> dict[str, Any]:
     if row.get("seed") is None or not row.get("stage"):
         raise RecordsFileError(f"{where}: a record without seed or stage")
     row["tags"] = {k[5:]: v for k, v in row.items() if k.startswith("tags.") and v is not None}
+    value = row.get("value")
+    if is_accuracy(row["metric"]) and isinstance(value, (int, float)) and _outside(value):
+        raise RecordsFileError(f"{where}: accuracy {value!r} outside [0, 1] (an edited file?)")
+    row["attack_tag"] = row_to_record(row).attack_tag  # the label follows the attack's settings
     return row
+
+
+def _outside(value: float) -> bool:
+    """An accuracy no evaluation writes (NaN stays: a metric with no points to measure)."""
+    return not math.isnan(value) and not 0 <= value <= 1
 
 
 def add_seeds(
