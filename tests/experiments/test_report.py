@@ -161,3 +161,21 @@ def test_report_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     out = capsys.readouterr().out
     assert f"report: {tmp_path / 'out' / 'index.html'} (5 tables, 8 figures, 1" in out
     assert main(["report", str(tmp_path / "nothing")]) == 2
+
+
+def test_rows_follow_the_plan_not_the_finishing_order() -> None:
+    """Tables list models in the experiment file's order, whatever order stages finished in."""
+    from robustssl.experiments.report import in_plan_order
+
+    plan = [
+        {"name": "a-1111aaaa"},
+        {"name": "b-2222bbbb"},
+        {"name": "a-slf-3333cccc"},
+        {"name": "b-slf-4444dddd"},
+        {"name": "a-alf-5555eeee"},
+    ]
+    finished = ["a-alf-9999ffff", "x-slf-12345678", "b-slf-4444dddd", "a-slf-0000aaaa"]
+    rows = [{"model": m, "i": i} for i, m in enumerate(finished)]  # other seeds: other hashes
+    ordered = [r["model"] for r in in_plan_order(rows, plan)]
+    assert ordered == ["a-slf-0000aaaa", "b-slf-4444dddd", "a-alf-9999ffff", "x-slf-12345678"]
+    assert in_plan_order(rows, None) == rows

@@ -36,7 +36,12 @@ from robustssl.experiments.pareto import pareto_figure, pareto_panels
 from robustssl.experiments.points import format_eps, model_key
 from robustssl.experiments.results_md import results_markdown
 from robustssl.experiments.store import ResultsStore
-from robustssl.experiments.superseded import read_plan, superseded_stages, unplanned_unfinished
+from robustssl.experiments.superseded import (
+    entry_name,
+    read_plan,
+    superseded_stages,
+    unplanned_unfinished,
+)
 from robustssl.experiments.tables import seed_tables
 from robustssl.runs.layout import CONFIG_JSON, CONFIG_YAML, EXPERIMENT, STORE
 
@@ -202,6 +207,7 @@ def build_report(
         stages = [s for s in stages if s["name"] not in old | idle]
         own = {int(seed) for seed in map(stage_seed, stages) if seed != "–"}
         rows, added = add_seeds(study, rows, own, [Path(p) for p in add_records])
+        rows = in_plan_order(rows, plan)
         tables = smoke_marked(seed_tables(rows), rows)
         fig_dir = out / "figures"
         figures = curve_figures(rows, fig_dir) + confusion_figures(rows, fig_dir)
@@ -234,6 +240,18 @@ def build_report(
         )
     )
     return Report(out, index, tables, figures, len(findings))
+
+
+def in_plan_order(
+    rows: list[dict[str, Any]], plan: list[dict[str, Any]] | None
+) -> list[dict[str, Any]]:
+    """``rows`` stably sorted by where their model's entry first comes in the plan (the
+    experiment file's order), so a table's rows do not follow the order stages happened to
+    finish in (``--jobs``, seeds added from files); models the plan lacks keep their place last."""
+    order: dict[str, int] = {}
+    for stage in plan or []:
+        order.setdefault(entry_name(str(stage["name"])), len(order))
+    return sorted(rows, key=lambda r: order.get(entry_name(str(r.get("model"))), len(order)))
 
 
 def report_notes(*, superseded: int, idle: int, added: Sequence[AddedSeeds]) -> list[str]:

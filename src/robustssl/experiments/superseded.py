@@ -21,7 +21,7 @@ from robustssl.runs.layout import PLAN
 _HASH = re.compile(r"-[0-9a-f]{8}$")
 
 
-def _entry(name: str) -> str:
+def entry_name(name: str) -> str:
     """The name without config hashes: ``t0-alf-5e1703d1/linf-ecf66f5c`` → ``t0-alf/linf``."""
     return "/".join(_HASH.sub("", part) for part in name.split("/"))
 
@@ -29,7 +29,7 @@ def _entry(name: str) -> str:
 def _key(stage: dict[str, Any]) -> tuple[str, str, str, str]:
     labels = json.dumps(stage.get("labels") or {}, sort_keys=True, default=str)
     seed = str((stage.get("config") or {}).get("seed"))
-    return str(stage["kind"]), _entry(str(stage["name"])), labels, seed
+    return str(stage["kind"]), entry_name(str(stage["name"])), labels, seed
 
 
 def read_plan(study: Path) -> list[dict[str, Any]] | None:
