@@ -219,14 +219,19 @@ def test_study_experiment_replans_other_seeds(tmp_path: Path) -> None:
 
     raw = tiny_study(tmp_path / "data", tmp_path / "study", seeds=[0, 1])
     raw["evaluate"]["aa"] = {**copy.deepcopy(raw["evaluate"]["rob"]), "seeds": [0]}
+    raw["evaluate"]["aa"]["overrides"]["data"] = {"n": 7}  # its own stages, not rob's
     file = tmp_path / "exp.yaml"
     file.write_text(yaml.safe_dump(raw))
     write_study_files(_plan(load_experiment(file, ())))
     one = study_experiment(tmp_path / "study", [1])
     assert one.source == file.resolve() and one.config.seeds == [1]
-    assert list(one.config.evaluate) == ["rob"]
+    assert {s.entry for s in _plan(one).of_kind("evaluate")} == {"rob"}
     both = study_experiment(tmp_path / "study", [1, 0])
     assert both.config.seeds == [0, 1] and both.config.evaluate["aa"].seeds == [0]
+    # a study run for seed 1 alone still plans seed 0's AutoAttack-style entry for an added seed 0
+    write_study_files(_plan(load_experiment(file, ("seeds=[1]",))))
+    zero = _plan(study_experiment(tmp_path / "study", [0]))
+    assert {s.entry for s in zero.of_kind("evaluate")} == {"rob", "aa"}
 
 
 def _plan(exp: Any) -> Any:

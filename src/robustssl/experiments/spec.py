@@ -204,6 +204,9 @@ class ExperimentConfig(StrictConfig):
     description: str = ""
     study_dir: str | None = None  # default: studies/<name> (relative to the working directory)
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    # The file's seeds and the override's, set when ``seeds=[...]`` on the command line runs some
+    # of them: evaluate entries' ``seeds`` name seeds among these, and run on those of ``seeds``.
+    all_seeds: list[int] | None = None
     data: DataDefaults = DataDefaults()
     defaults: StageDefaults = StageDefaults()
     slurm: SlurmConfig = SlurmConfig()
@@ -228,7 +231,7 @@ class ExperimentConfig(StrictConfig):
             _check_refs(f"finetune.{name}.pretrain", ft.pretrain_names(), self.pretrain, "pretrain")
         for name, ev in self.evaluate.items():
             _check_refs(f"evaluate.{name}.finetune", ev.finetune_names(), self.finetune, "finetune")
-            _check_seeds(f"evaluate.{name}.seeds", ev.seeds, self.seeds)
+            _check_seeds(f"evaluate.{name}.seeds", ev.seeds, self.all_seeds or self.seeds)
         if not self.pretrain:
             raise ValueError("no pretrain entries; add one, e.g. pretrain: {simclr: {config: ...}}")
         return self
@@ -291,15 +294,14 @@ def load_experiment(
     """Read an experiment file (or an inline ``raw`` mapping), apply ``key=value`` overrides
     (``seeds=[0,1]``, ``study_dir=/tmp/s``, ``pretrain.simclr.overrides.trainer.max_epochs=1``)
     and validate; every error names the key and the fix, before any compute. Overriding
-    ``seeds`` runs those of the file's chains: evaluate entries are narrowed to them
-    (:func:`_narrow_entry_seeds`), after their own ``seeds`` are checked against the file's."""
+    ``seeds`` runs those seeds' chains of the file, its entries as they are (``all_seeds``): an
+    evaluate entry run on other seeds only has no stage (a seed per study directory)."""
     source = find_config(path, what="experiment file").resolve() if path is not None else None
     data = read_yaml(source, "experiment") if source is not None else copy.deepcopy(dict(raw or {}))
     file_seeds = copy.deepcopy(data.get("seeds", [0]))
     merged = apply_overrides(data, overrides)
     if any(str(item).partition("=")[0] == "seeds" for item in overrides):
-        _check_entry_seeds(file_seeds, merged)
-        merged = _narrow_entry_seeds(merged)
+        merged["all_seeds"] = _union(file_seeds, merged.get("seeds"))
     cfg = validate_config(merged, ExperimentConfig)
     study = Path(cfg.study_dir or Path("studies") / cfg.name).expanduser()
     return Experiment(cfg, source, study.resolve())
@@ -307,8 +309,7 @@ def load_experiment(
 
 def study_experiment(study: Path, seeds: Sequence[int]) -> Experiment:
     """The experiment ``study`` last ran (its ``experiment.yaml``, base configs found as when it
-    ran) for ``seeds`` instead of its own, evaluate entries narrowed to them
-    (:func:`_narrow_entry_seeds`)."""
+    ran) for ``seeds`` instead of its own (``all_seeds`` keeps the file's)."""
     path = study / EXPERIMENT
     text = path.read_text() if path.is_file() else ""
     raw = read_yaml(path, "study") if text else None
@@ -316,40 +317,15 @@ def study_experiment(study: Path, seeds: Sequence[int]) -> Experiment:
         raise ConfigError(f"{path} is missing or empty: run the study (robustssl run) first")
     head = text.splitlines()[0]
     source = Path(head[len(RESOLVED_FROM) :]) if head.startswith(RESOLVED_FROM) else None
-    raw.update(seeds=sorted(seeds), study_dir=str(study))
-    cfg = validate_config(_narrow_entry_seeds(raw), ExperimentConfig)
+    known = raw.get("all_seeds") or raw.get("seeds")
+    raw.update(seeds=sorted(seeds), study_dir=str(study), all_seeds=_union(known, list(seeds)))
+    cfg = validate_config(raw, ExperimentConfig)
     return Experiment(cfg, source, study.resolve())
 
 
-def _evaluate_entries(raw: dict[str, Any]) -> dict[str, Any]:
-    found = raw.get("evaluate")
-    return found if isinstance(found, dict) else {}
-
-
-def _check_entry_seeds(file_seeds: Any, raw: dict[str, Any]) -> None:
-    """Entry ``seeds`` naming seeds neither the file nor the override runs: a typo that
-    narrowing would hide."""
-    if not isinstance(file_seeds, list) or not isinstance(raw.get("seeds"), list):
-        return  # invalid seeds: validation says so
-    known = sorted(set(file_seeds) | set(raw["seeds"]), key=str)
-    for name, entry in _evaluate_entries(raw).items():
-        if isinstance(entry, dict) and isinstance(entry.get("seeds"), list):
-            _check_seeds(f"evaluate.{name}.seeds", entry["seeds"], known)
-
-
-def _narrow_entry_seeds(raw: dict[str, Any]) -> dict[str, Any]:
-    """``raw`` with each evaluate entry's ``seeds`` cut to the study's ``seeds``; an entry with
-    none of them left out (it runs on no seed of this study, e.g. AutoAttack on seed 0 when
-    seeds 1–2 run in a study directory of their own)."""
-    seeds = raw.get("seeds")
-    if not isinstance(seeds, list):
-        return raw
-    evaluate = _evaluate_entries(raw)
-    for name, entry in list(evaluate.items()):
-        if isinstance(entry, dict) and isinstance(entry.get("seeds"), list):
-            kept = [s for s in entry["seeds"] if s in seeds]
-            if kept:
-                entry["seeds"] = kept
-            else:
-                del evaluate[name]
-    return raw
+def _union(first: Any, second: Any) -> Any:
+    """The seeds of both lists in order, first's first (either left as is when not a list:
+    validation names the problem)."""
+    if not isinstance(first, list) or not isinstance(second, list):
+        return second
+    return list(dict.fromkeys([*first, *second]))
