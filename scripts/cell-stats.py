@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from robustssl.evaluation.metrics import is_accuracy
-from robustssl.experiments.imported import read_records_csv
+from robustssl.experiments.records_csv import read_records_csv
 
 Key = tuple[str, str, float, str, float, str]
 

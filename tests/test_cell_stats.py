@@ -52,7 +52,7 @@ def test_one_seed_is_binomial_and_seeds_take_the_larger(stats: ModuleType) -> No
 def test_diff_prints_difference_and_its_se(
     stats: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from robustssl.experiments.report import records_csv
+    from robustssl.experiments.records_csv import records_csv
 
     rows = [_row(0, 0.5, "A"), _row(0, 0.4, "B")]
     full = [

@@ -14,8 +14,8 @@ from reportfix import build_study
 
 from fakedata import write_fake_fashion_mnist
 from robustssl.cli import main
-from robustssl.experiments.imported import RecordsFileError, read_records_csv
-from robustssl.experiments.report import build_report, records_csv
+from robustssl.experiments.records_csv import RecordsFileError, read_records_csv, records_csv
+from robustssl.experiments.report import build_report
 from robustssl.experiments.runner import run_plan
 from robustssl.experiments.store import ResultsStore
 from robustssl.experiments.superseded import unplanned_unfinished

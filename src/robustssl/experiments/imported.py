@@ -18,31 +18,18 @@ missing one makes the report INCOMPLETE, as the study's own unfinished stages do
 
 from __future__ import annotations
 
-import csv
-import json
-import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from robustssl.evaluation.metrics import is_accuracy
 from robustssl.experiments.plan import expand
+from robustssl.experiments.records_csv import RecordsFileError, read_records_csv
 from robustssl.experiments.spec import study_experiment
-from robustssl.experiments.store import ROW_KEYS, row_to_record
+from robustssl.experiments.store import row_to_record
 
 SOURCE_KEY = "imported_from"  # the file a record was first added from (a records.csv column)
-_REQUIRED = tuple(k for k in ROW_KEYS if k != "tags")
-_INTS = ("id", "n", "seed")
-_FLOATS = ("eps", "eps_train", "label_fraction")
-_JSON = ("attack_config", "info")
-_DROPPED = ("unit",)  # written by records_csv for readers, not a record field
-
-
-class RecordsFileError(ValueError):
-    """A ``--add-records`` file cannot be added; the message names the file, the problem and
-    the fix."""
 
 
 @dataclass(frozen=True)
@@ -74,83 +61,6 @@ class AddedSeeds:
         if self.left_out:
             text += f" Not added: {self.left_out} records of seeds this study already has."
         return text
-
-
-def _cell(key: str, text: str, where: str) -> Any:
-    if text == "":
-        return None
-    try:
-        if key in _INTS:
-            return int(text)
-        if key in _FLOATS:
-            return float(text)
-        if key in _JSON:
-            return json.loads(text)
-    except ValueError:
-        raise RecordsFileError(
-            f"{where}: column {key!r} holds {text!r}, not a number / JSON"
-        ) from None
-    if key.startswith("tags."):
-        return _tag(text)
-    if key == "value":
-        try:
-            return json.loads(text)
-        except ValueError:
-            return float(text)  # "nan" / "inf" as Python writes them
-    return text
-
-
-def _tag(text: str) -> Any:
-    """A tag as stored: numbers and booleans (``True`` as Python writes it) typed, else text."""
-    if text in ("True", "False"):
-        return text == "True"
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return text
-    return value if isinstance(value, (int, float)) else text
-
-
-def read_records_csv(path: Path) -> list[dict[str, Any]]:
-    """The records of ``path`` (a ``records.csv`` of :func:`robustssl.experiments.report.
-    records_csv`) as :meth:`ResultsStore.rows` gives them: typed fields, tags rebuilt."""
-    if not path.is_file():
-        raise RecordsFileError(f"{path}: no such file; pass an earlier report's records.csv")
-    try:
-        with path.open(newline="") as f:
-            reader = csv.DictReader(f)
-            header = list(reader.fieldnames or [])
-            missing = [k for k in _REQUIRED if k not in header]
-            if missing:
-                raise RecordsFileError(
-                    f"{path} is not a records.csv of `robustssl report` (no column "
-                    f"{', '.join(missing[:4])}); pass <report>/records.csv or docs/results/*.csv"
-                )
-            rows = [_row(raw, f"{path}, line {i}") for i, raw in enumerate(reader, start=2)]
-    except UnicodeDecodeError:
-        raise RecordsFileError(f"{path} is not a text (CSV) file; pass a records.csv") from None
-    except csv.Error as err:
-        raise RecordsFileError(f"{path} is not valid CSV ({err}); pass a records.csv") from None
-    return rows
-
-
-def _row(raw: dict[str, str | None], where: str) -> dict[str, Any]:
-    if None in raw or any(v is None for v in raw.values()):
-        raise RecordsFileError(f"{where}: wrong number of fields (a truncated or edited file?)")
-    row = {k: _cell(k, v or "", where) for k, v in raw.items() if k not in _DROPPED}
-    if row.get("seed") is None or not row.get("stage"):
-        raise RecordsFileError(f"{where}: a record without seed or stage")
-    row["tags"] = {k[5:]: v for k, v in row.items() if k.startswith("tags.") and v is not None}
-    value = row.get("value")
-    if is_accuracy(row["metric"]) and isinstance(value, (int, float)) and _outside(value):
-        raise RecordsFileError(f"{where}: accuracy {value!r} outside [0, 1] (an edited file?)")
-    row["attack_tag"] = row_to_record(row).attack_tag  # the label follows the attack's settings
-    return row
-
-
-def _outside(value: float) -> bool:
-    """An accuracy no evaluation writes (NaN stays: a metric with no points to measure)."""
-    return not math.isnan(value) and not 0 <= value <= 1
 
 
 def add_seeds(

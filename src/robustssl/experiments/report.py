@@ -14,9 +14,7 @@ it opens from disk or any file server.
 
 from __future__ import annotations
 
-import csv
 import html
-import io
 import json
 import shutil
 from collections.abc import Sequence
@@ -34,6 +32,7 @@ from robustssl.experiments.formats import Table, file_slug, to_csv, to_html, to_
 from robustssl.experiments.imported import AddedSeeds, add_seeds
 from robustssl.experiments.pareto import pareto_figure, pareto_panels
 from robustssl.experiments.points import format_eps, model_key
+from robustssl.experiments.records_csv import records_csv
 from robustssl.experiments.results_md import results_markdown
 from robustssl.experiments.store import ResultsStore
 from robustssl.experiments.superseded import (
@@ -170,23 +169,6 @@ def pareto_figures(store: ResultsStore, rows: list[dict[str, Any]], out_dir: Pat
     for panel in pareto_panels(rows, costs):
         out.append(pareto_figure(panel, out_dir / file_slug(f"pareto_{panel.title}")).png)
     return out
-
-
-def records_csv(rows: list[dict[str, Any]]) -> str:
-    """Every record as CSV (lists, dicts as JSON), values as stored; the ``unit`` column says
-    "fraction" for accuracies (shown in % by the tables)."""
-    keys = list(dict.fromkeys(k for r in rows for k in r if k != "tags"))
-    keys.insert(keys.index("value") + 1 if "value" in keys else len(keys), "unit")
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=keys, lineterminator="\n")
-    writer.writeheader()
-    for r in rows:
-        out = {
-            k: json.dumps(r[k]) if isinstance(r.get(k), (list, dict)) else r.get(k) for k in keys
-        }
-        out["unit"] = "fraction" if is_accuracy(r.get("metric")) else ""
-        writer.writerow(out)
-    return buffer.getvalue()
 
 
 def build_report(
