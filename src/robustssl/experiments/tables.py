@@ -22,7 +22,7 @@ pivot behind ``robustssl results --pivot``, :func:`listing` its plain listing.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from functools import partial
 from typing import Any, TypeVar
 
@@ -184,9 +184,19 @@ def _metric_rows(rows: Sequence[Row], metrics: Sequence[str]) -> list[Row]:
     ]
 
 
-def _threats(rows: Sequence[Row]) -> list[tuple[str, float]]:
-    """(norm, ε) of the attacked metrics, in first-seen order."""
-    return ordered((r["norm"], float(r["eps"])) for r in rows if r["norm"] and r["eps"])
+def _threat_groups(
+    rows: Sequence[Row], metrics: Sequence[str]
+) -> Iterator[tuple[tuple[str, float], list[Row], list[Row]]]:
+    """For each test threat (norm, ε) of the attacked ``metrics``, first seen first: the threat,
+    every attacked row (all threats) and the rows of this threat with the clean ("sa") ones."""
+    selected = _metric_rows(rows, metrics)
+    attacked = [r for r in selected if r["metric"] != "sa"]
+    for threat in ordered((r["norm"], float(r["eps"])) for r in attacked if r["norm"] and r["eps"]):
+        yield (
+            threat,
+            attacked,
+            [r for r in selected if r["norm"] is None or (r["norm"], r["eps"]) == threat],
+        )
 
 
 def _metric_columns(
@@ -202,13 +212,17 @@ def _metric_columns(
     return cols
 
 
-def _only_elsewhere(
-    attacked: Sequence[Row], threat: tuple[str, float], key: Callable[[Row], Hashable]
-) -> set[Hashable]:
-    """Keys of the models attacked under other threats and not under ``threat`` (norm, ε): a
-    threat's table leaves them out rather than show their clean accuracy beside "–"."""
+def _without_elsewhere(
+    group: Sequence[Row],
+    attacked: Sequence[Row],
+    threat: tuple[str, float],
+    key: Callable[[Row], Hashable],
+) -> list[Row]:
+    """``group`` without the models attacked under other threats and not under ``threat``
+    (norm, ε): a threat's table leaves them out rather than show their clean accuracy beside "–"."""
     here = {key(r) for r in attacked if (r["norm"], r["eps"]) == threat}
-    return {key(r) for r in attacked} - here
+    elsewhere = {key(r) for r in attacked} - here
+    return [r for r in group if key(r) not in elsewhere]
 
 
 def pretrain_finetune_tables(
@@ -217,15 +231,11 @@ def pretrain_finetune_tables(
     """Seed 001 Tables 1–2: rows (pretraining method, finetuning protocol) grouped by protocol,
     columns dataset × AA / RA / SA (%), each under its attack's tag; one table per test threat,
     without the models attacked only under other threats."""
-    selected = _metric_rows(rows, metrics)
-    attacked = [r for r in selected if r["metric"] != "sa"]
     tables = []
-    for norm, eps in _threats(attacked):
-        group = [r for r in selected if r["norm"] is None or (r["norm"], r["eps"]) == (norm, eps)]
+    for (norm, eps), attacked, group in _threat_groups(rows, metrics):
         keys = ["method", *varying(group, ("threat", "eps_train", "label_fraction"))]
         row_key = partial(_label_and_protocol, keys=keys)
-        elsewhere = _only_elsewhere(attacked, (norm, eps), row_key)
-        group = [r for r in group if row_key(r) not in elsewhere]
+        group = _without_elsewhere(group, attacked, (norm, eps), row_key)
         protocols = ordered(r["protocol"] for r in group)
         methods = ordered(label_of(r, keys) for r in group)
         row_order = [(m, p) for p in protocols for m in methods]
@@ -267,19 +277,16 @@ def finetune_columns_tables(
     """Seed 001 Table 3: rows pretraining methods, columns protocol × RA / SA (%) under their
     attack's tag; one table per (dataset, test threat), only when two or more protocols ran,
     without the models attacked only under other threats."""
-    selected = _metric_rows(rows, metrics)
-    attacked = [r for r in selected if r["metric"] != "sa"]
     tables = []
-    for norm, eps in _threats(attacked):
-        group = [r for r in selected if r["norm"] is None or (r["norm"], r["eps"]) == (norm, eps)]
+    for (norm, eps), attacked, group in _threat_groups(rows, metrics):
         for dataset, dgroup in _groups(group, lambda r: r["dataset"]).items():
             keys = ["method", *varying(dgroup, ("threat", "eps_train", "label_fraction"))]
-            elsewhere = _only_elsewhere(
+            dgroup = _without_elsewhere(
+                dgroup,
                 [r for r in attacked if r["dataset"] == dataset],
                 (norm, eps),
                 partial(label_of, keys=keys),
             )
-            dgroup = [r for r in dgroup if label_of(r, keys) not in elsewhere]
             protocols = ordered(r["protocol"] for r in dgroup)
             if len(protocols) < 2:
                 continue
@@ -458,10 +465,8 @@ def attack_tables(rows: Sequence[Row]) -> list[Table]:
     """Seed 000 Figure 14 as a table: models × attacks (clean, FGSM, PGD, APGD-CE, APGD-DLR,
     AA, worst case), robust accuracy (%), each column labelled with its attack's tag; one
     table per (dataset, norm, ε) of the breakdown."""
-    selected = _metric_rows(rows, ("breakdown", "sa"))
     tables = []
-    for norm, eps in _threats([r for r in selected if r["metric"] == "breakdown"]):
-        group = [r for r in selected if r["norm"] is None or (r["norm"], r["eps"]) == (norm, eps)]
+    for (norm, eps), _, group in _threat_groups(rows, ("breakdown", "sa")):
         for dataset, dgroup in _groups(group, lambda r: r["dataset"]).items():
             if not any(r["metric"] == "breakdown" for r in dgroup):
                 continue
